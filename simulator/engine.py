@@ -1,0 +1,370 @@
+"""The B-mode engine: probe pose + settings -> B-mode frame.
+
+Stages (timed per frame in ``BModeFrame.timings_ms``):
+
+1. ``plan``: per-frame tables (line geometry in grid/tile coordinates,
+   per-label acoustic values at this frequency and beam angle).
+2. ``march``: ``simulator.beam.march_lines`` on two blocks of lines in
+   parallel (NumPy releases the GIL in its loops).
+3. ``points``: point reflectors splatted at their exact position.
+4. ``psf``: axial Gaussian (fixed) and lateral Gaussian (depth-dependent,
+   from the transmit focus) applied as products in the Fourier domain.
+5. ``log``: envelope, depth gain, log compression, grey map.
+6. ``scan_convert``: cached sparse bilinear map to a square-pixel image.
+
+The same volume, seed, pose and settings give the same image bit for bit.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.fft as sfft
+
+from simulator import beam, display, psf
+from simulator.beam import MarchPlan
+from simulator.probe import ImagingSettings, ProbeModel
+from simulator.scan_convert import ImageGeometry, get_converter
+from simulator.scan_geometry import ScanGeometry, make_scan_geometry
+from simulator.speckle import (
+    SPECKLE_VOXEL_MM,
+    TEXTURE_KINDS,
+    TEXTURE_VOXEL_MM,
+    ScattererField,
+    make_scatterer_field,
+    texture_frame,
+)
+from simulator.volume import AcousticVolume
+
+#: Diffuse backscatter amplitude of muscle relative to a perfect planar reflector.
+SCATTER_REFERENCE = 10.0 ** (-36.0 / 20.0)
+_TILE_OFFSET = 8192.0
+
+
+@dataclass(frozen=True)
+class FrameRequest:
+    """What to image.
+
+    Attributes
+    ----------
+    probe2world : ndarray, shape (4, 4), float64
+        Pose of the probe frame in the scene (world) frame, mm.
+    settings : ImagingSettings
+    timestamp_s : float
+        Time the pose was sampled, s (carried through to the frame).
+    """
+
+    probe2world: np.ndarray
+    settings: ImagingSettings
+    timestamp_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class BModeFrame:
+    """One synthesised frame.
+
+    Attributes
+    ----------
+    image : ndarray, shape (rows, cols), float32
+        Grey levels in [0, 1]; 0 outside the sector.
+    geometry : ImageGeometry
+        Millimetre geometry of ``image`` (probe frame x, z).
+    inside : ndarray, shape (rows, cols), bool
+        Pixels inside the imaged sector.
+    envelope : ndarray, shape (n_samples, n_lines), float32
+        Linear echo amplitude after the PSF, before gain, TGC and log
+        compression (1 = perfect planar reflector at the focus).
+    beam_db : ndarray, shape (n_samples, n_lines), float32
+        ``20 log10(envelope)`` plus gain and TGC, dB (before the grey map).
+    scan : ScanGeometry
+        Beam-line geometry of ``envelope``/``beam_db``.
+    probe2world : ndarray, shape (4, 4)
+    settings : ImagingSettings
+    timestamp_s : float
+    timings_ms : dict of str to float
+        Milliseconds spent in each stage.
+    """
+
+    image: np.ndarray
+    geometry: ImageGeometry
+    inside: np.ndarray
+    envelope: np.ndarray
+    beam_db: np.ndarray
+    scan: ScanGeometry
+    probe2world: np.ndarray
+    settings: ImagingSettings
+    timestamp_s: float
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _SettingsCache:
+    scan: ScanGeometry
+    axial_transfer: np.ndarray  # (n_fft_axial,) float32
+    lateral_transfer: np.ndarray  # (n_fft_lateral, n_samples) float32
+    gain_db: np.ndarray  # (n_samples,) float32
+    atten_step_db: np.ndarray  # (n_labels,) float32
+    elevation_sigma_mm: np.ndarray  # (n_samples,)
+
+
+class BModeEngine:
+    """Synthesises B-mode frames of one acoustic volume with one probe.
+
+    Parameters
+    ----------
+    volume : AcousticVolume
+    probe : ProbeModel
+    pixel_mm : float, optional
+        Output pixel size; default fits the depth into 512 rows.
+    n_threads : int
+        Threads for the ray march and FFTs (2 on the target machine).
+    """
+
+    def __init__(
+        self,
+        volume: AcousticVolume,
+        probe: ProbeModel,
+        pixel_mm: float | None = None,
+        n_threads: int = 2,
+    ) -> None:
+        self.volume = volume
+        self.probe = probe
+        self.pixel_mm = pixel_mm
+        self.n_threads = max(1, int(n_threads))
+        self.field: ScattererField = make_scatterer_field(volume.seed)
+        self._settings_cache: dict[ImagingSettings, _SettingsCache] = {}
+        self._pool = ThreadPoolExecutor(self.n_threads) if self.n_threads > 1 else None
+        structs = volume.structures
+        self._impedance = np.array([s.tissue.impedance_mrayl for s in structs], np.float32)
+        self._lobe = np.radians([s.tissue.interface_lobe_deg for s in structs]).astype(np.float32)
+        self._diffuse = np.array([s.tissue.interface_diffuse for s in structs], np.float32)
+        self._fibre = np.array([s.fibre_dir for s in structs], np.float64)
+        self._fibre /= np.linalg.norm(self._fibre, axis=1, keepdims=True)
+        tile = int(np.prod(beam.TEXTURE_TILE_SHAPE))
+        self._tex_offset = np.array(
+            [TEXTURE_KINDS.index(s.tissue.texture) * tile for s in structs], np.int32
+        )
+        rng = np.random.default_rng(np.random.SeedSequence([volume.seed, 0x7E7]))
+        # a different texture phase per structure, so neighbours do not share a pattern
+        self._tex_phase = rng.uniform(0, 1, (len(structs), 3)) * np.array(beam.TEXTURE_TILE_SHAPE)
+        # per-label world -> texture-tile linear maps, shape (n_labels, 3, 3)
+        self._tex_maps = np.array(
+            [texture_frame(f) / np.array(TEXTURE_VOXEL_MM)[:, None] for f in self._fibre]
+        )
+        has_scatter = np.array([s.tissue.texture != "none" for s in structs])
+        self._scatter_db = np.array([s.tissue.backscatter_db for s in structs])
+        self._has_scatter = has_scatter
+        self._aniso_db = np.array([s.tissue.anisotropy_db for s in structs])
+        self._aniso_w = np.radians([s.tissue.anisotropy_width_deg for s in structs])
+
+    def close(self) -> None:
+        """Stop the worker threads."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
+
+    # ------------------------------------------------------------------ caches
+    def _for_settings(self, settings: ImagingSettings) -> _SettingsCache:
+        cached = self._settings_cache.get(settings)
+        if cached is not None:
+            return cached
+        settings.validate(self.probe)
+        scan = make_scan_geometry(self.probe, settings)
+        r = scan.ranges_mm
+        f = settings.freq_mhz
+        ax_sigma = psf.axial_fwhm_mm(f, self.probe.fractional_bandwidth) / scan.dr_mm
+        ax_sigma /= psf.FWHM_PER_SIGMA
+        n_ax = sfft.next_fast_len(scan.n_samples + math.ceil(4 * ax_sigma) + 1)
+        axial = psf.gaussian_transfer(ax_sigma, n_ax) / (ax_sigma * math.sqrt(2 * math.pi))
+        lat_mm = psf.lateral_fwhm_mm(r, f, self.probe.f_number, settings.focus_mm)
+        if scan.kind == "linear":
+            pitch_mm = np.full_like(r, scan.line_pitch)
+        else:
+            pitch_mm = (scan.radius_mm + r) * scan.line_pitch
+        lat_sigma = lat_mm / psf.FWHM_PER_SIGMA / pitch_mm
+        n_lat = sfft.next_fast_len(scan.n_lines + math.ceil(4 * lat_sigma.max()) + 1)
+        # unit peak at the focus; sqrt(sigma_focus / sigma) keeps the speckle
+        # power independent of depth (the kernel energy is constant)
+        sigma_focus_mm = psf.lateral_fwhm_focus_mm(f, self.probe.f_number) / psf.FWHM_PER_SIGMA
+        norm = np.sqrt(sigma_focus_mm / (lat_sigma * pitch_mm)) / (lat_sigma * math.sqrt(2 * np.pi))
+        lateral = psf.gaussian_transfer(lat_sigma, n_lat) * norm[None, :]
+        alpha = np.array(
+            [s.tissue.attenuation_db_cm(f) for s in self.volume.structures], dtype=np.float64
+        )
+        elev = psf.elevation_fwhm_mm(
+            r, f, self.probe.elevation_focus_mm, self.probe.elevation_aperture_mm
+        )
+        cached = _SettingsCache(
+            scan=scan,
+            axial_transfer=axial.astype(np.float32),
+            lateral_transfer=lateral.astype(np.float32),
+            gain_db=display.depth_gain_db(r, settings),
+            atten_step_db=(2.0 * alpha * scan.dr_mm / 10.0).astype(np.float32),
+            elevation_sigma_mm=elev / psf.FWHM_PER_SIGMA,
+        )
+        if len(self._settings_cache) > 16:
+            self._settings_cache.clear()
+        self._settings_cache[settings] = cached
+        return cached
+
+    def scan_geometry(self, settings: ImagingSettings) -> ScanGeometry:
+        """Beam-line geometry for ``settings`` (validates them)."""
+        return self._for_settings(settings).scan
+
+    # -------------------------------------------------------------------- plan
+    def _plan(self, probe2world: np.ndarray, sc: _SettingsCache) -> MarchPlan:
+        scan = sc.scan
+        rot = probe2world[:3, :3]
+        origins_w = scan.origins_mm @ rot.T + probe2world[:3, 3]
+        dirs_w = scan.directions @ rot.T
+        step_w = dirs_w * scan.dr_mm
+        first_w = origins_w + 0.5 * step_w  # sample 0 sits half a step in
+        vol = self.volume
+        vox_start = (first_w - vol.origin_mm) / vol.spacing_mm + 0.5
+        vox_step = step_w / vol.spacing_mm
+        spk = self.field.rotation / SPECKLE_VOXEL_MM
+        spk_start = first_w @ spk.T + _TILE_OFFSET
+        spk_step = step_w @ spk.T
+        # textures: (n_labels, n_lines, 3)
+        maps = self._tex_maps
+        tex_start = np.einsum("lij,nj->lni", maps, first_w) + self._tex_phase[:, None, :]
+        tex_start += _TILE_OFFSET
+        tex_step = np.einsum("lij,nj->lni", maps, step_w)
+        n_labels = len(self.volume.structures)
+        # anisotropy: deviation of the beam from perpendicular to the fibres
+        cos_bf = np.abs(self._fibre @ dirs_w.T)  # (n_labels, n_lines)
+        psi = np.arcsin(np.clip(cos_bf, 0.0, 1.0))
+        level_db = self._scatter_db[:, None] - self._aniso_db[:, None] * (
+            1.0 - np.exp(-((psi / self._aniso_w[:, None]) ** 2))
+        )
+        amp = SCATTER_REFERENCE * 10.0 ** (level_db / 20.0) * self._has_scatter[:, None]
+        f32 = np.float32
+        return MarchPlan(
+            vox_start=vox_start.astype(f32),
+            vox_step=vox_step.astype(f32),
+            spk_start=spk_start.astype(f32),
+            spk_step=spk_step.astype(f32),
+            tex_start=tex_start.reshape(n_labels * scan.n_lines, 3).astype(f32),
+            tex_step=tex_step.reshape(n_labels * scan.n_lines, 3).astype(f32),
+            tex_offset=self._tex_offset,
+            scatter_amp=amp.reshape(-1).astype(f32),
+            atten_step_db=sc.atten_step_db,
+            impedance=self._impedance,
+            lobe_rad=self._lobe,
+            diffuse=self._diffuse,
+            directions_world=dirs_w.astype(f32),
+            n_samples=scan.n_samples,
+        )
+
+    # ------------------------------------------------------------------ stages
+    def _march(self, plan: MarchPlan) -> tuple[np.ndarray, np.ndarray]:
+        nl = plan.n_lines
+        if self._pool is None:
+            return beam.march_lines(self.volume, self.field, plan, slice(0, nl))
+        bounds = np.linspace(0, nl, self.n_threads + 1).astype(int)
+        blocks = [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+        parts = list(
+            self._pool.map(lambda s: beam.march_lines(self.volume, self.field, plan, s), blocks)
+        )
+        signal = np.concatenate([p[0] for p in parts], axis=0)
+        losses = np.concatenate([p[1] for p in parts], axis=0)
+        return signal, losses
+
+    def _splat_points(
+        self,
+        signal: np.ndarray,
+        losses: np.ndarray,
+        probe2world: np.ndarray,
+        sc: _SettingsCache,
+    ) -> None:
+        vol = self.volume
+        if vol.point_reflectors_mm.shape[0] == 0:
+            return
+        scan = sc.scan
+        world2probe = np.linalg.inv(probe2world)
+        p = vol.point_reflectors_mm @ world2probe[:3, :3].T + world2probe[:3, 3]
+        line, sample = scan.to_beam_coords(p[:, 0], p[:, 2])
+        sig_el = np.interp(sample, np.arange(scan.n_samples), sc.elevation_sigma_mm)
+        weight = vol.point_reflectivity * np.exp(-0.5 * (p[:, 1] / sig_el) ** 2)
+        nl, ns = signal.shape
+        ok = (line > -1) & (line < nl) & (sample > -1) & (sample < ns) & (weight > 1e-6)
+        for li, si, w in zip(line[ok], sample[ok], weight[ok], strict=True):
+            l0, s0 = math.floor(li), math.floor(si)
+            fl, fs = li - l0, si - s0
+            for dl, wl in ((0, 1 - fl), (1, fl)):
+                for ds, ws in ((0, 1 - fs), (1, fs)):
+                    lj, sj = l0 + dl, s0 + ds
+                    if 0 <= lj < nl and 0 <= sj < ns:
+                        # two-way losses down to the reflector, as the march found them
+                        signal[lj, sj] += w * wl * ws * losses[lj, sj]
+
+    def _apply_psf(self, signal: np.ndarray, sc: _SettingsCache) -> np.ndarray:
+        nl, ns = signal.shape
+        workers = self.n_threads
+        spec = sfft.fft(signal, n=sc.axial_transfer.size, axis=1, workers=workers)
+        spec *= sc.axial_transfer[None, :]
+        sig = sfft.ifft(spec, axis=1, workers=workers)[:, :ns]
+        spec = sfft.fft(sig, n=sc.lateral_transfer.shape[0], axis=0, workers=workers)
+        spec *= sc.lateral_transfer
+        out = sfft.ifft(spec, axis=0, workers=workers)[:nl]
+        return np.abs(out).astype(np.float32, copy=False)
+
+    # ------------------------------------------------------------------ public
+    def render(self, request: FrameRequest) -> BModeFrame:
+        """Synthesise one frame.
+
+        Parameters
+        ----------
+        request : FrameRequest
+
+        Returns
+        -------
+        BModeFrame
+
+        Raises
+        ------
+        simulator.probe.SettingsError
+            If the settings do not suit the probe.
+        """
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        sc = self._for_settings(request.settings)
+        pose = np.asarray(request.probe2world, dtype=np.float64)
+        plan = self._plan(pose, sc)
+        t1 = time.perf_counter()
+        timings["plan"] = (t1 - t0) * 1e3
+        signal, losses = self._march(plan)
+        t2 = time.perf_counter()
+        timings["march"] = (t2 - t1) * 1e3
+        self._splat_points(signal, losses, pose, sc)
+        t3 = time.perf_counter()
+        timings["points"] = (t3 - t2) * 1e3
+        envelope = self._apply_psf(signal, sc)
+        t4 = time.perf_counter()
+        timings["psf"] = (t4 - t3) * 1e3
+        beam_db = display.log_compress(envelope, sc.gain_db)
+        grey = display.grey_map(beam_db, request.settings.dynamic_range_db)
+        t5 = time.perf_counter()
+        timings["log"] = (t5 - t4) * 1e3
+        conv = get_converter(sc.scan, self.pixel_mm)
+        image = conv.convert(grey)
+        t6 = time.perf_counter()
+        timings["scan_convert"] = (t6 - t5) * 1e3
+        timings["total"] = (t6 - t0) * 1e3
+        return BModeFrame(
+            image=image,
+            geometry=conv.geometry,
+            inside=conv.inside,
+            envelope=envelope.T,
+            beam_db=beam_db.T,
+            scan=sc.scan,
+            probe2world=pose,
+            settings=request.settings,
+            timestamp_s=request.timestamp_s,
+            timings_ms=timings,
+        )
