@@ -42,7 +42,7 @@ from simulator.speckle import (
 from simulator.volume import AcousticVolume
 
 #: Diffuse backscatter amplitude of muscle relative to a perfect planar reflector.
-SCATTER_REFERENCE = 10.0 ** (-36.0 / 20.0)
+SCATTER_REFERENCE = 10.0 ** (-45.0 / 20.0)
 _TILE_OFFSET = 8192.0
 
 
@@ -123,6 +123,8 @@ class BModeEngine:
         Output pixel size; default fits the depth into 512 rows.
     n_threads : int
         Threads for the ray march and FFTs (2 on the target machine).
+    seed : int, optional
+        Seed of the scatterer field and textures; default the volume's seed.
     """
 
     def __init__(
@@ -131,12 +133,14 @@ class BModeEngine:
         probe: ProbeModel,
         pixel_mm: float | None = None,
         n_threads: int = 2,
+        seed: int | None = None,
     ) -> None:
         self.volume = volume
         self.probe = probe
         self.pixel_mm = pixel_mm
         self.n_threads = max(1, int(n_threads))
-        self.field: ScattererField = make_scatterer_field(volume.seed)
+        self.seed = volume.seed if seed is None else int(seed)
+        self.field: ScattererField = make_scatterer_field(self.seed)
         self._settings_cache: dict[ImagingSettings, _SettingsCache] = {}
         self._pool = ThreadPoolExecutor(self.n_threads) if self.n_threads > 1 else None
         structs = volume.structures
@@ -149,7 +153,7 @@ class BModeEngine:
         self._tex_offset = np.array(
             [TEXTURE_KINDS.index(s.tissue.texture) * tile for s in structs], np.int32
         )
-        rng = np.random.default_rng(np.random.SeedSequence([volume.seed, 0x7E7]))
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, 0x7E7]))
         # a different texture phase per structure, so neighbours do not share a pattern
         self._tex_phase = rng.uniform(0, 1, (len(structs), 3)) * np.array(beam.TEXTURE_TILE_SHAPE)
         # per-label world -> texture-tile linear maps, shape (n_labels, 3, 3)
@@ -180,7 +184,7 @@ class BModeEngine:
         ax_sigma = psf.axial_fwhm_mm(f, self.probe.fractional_bandwidth) / scan.dr_mm
         ax_sigma /= psf.FWHM_PER_SIGMA
         n_ax = sfft.next_fast_len(scan.n_samples + math.ceil(4 * ax_sigma) + 1)
-        axial = psf.gaussian_transfer(ax_sigma, n_ax) / (ax_sigma * math.sqrt(2 * math.pi))
+        axial = psf.gaussian_transfer(ax_sigma, n_ax)
         lat_mm = psf.lateral_fwhm_mm(r, f, self.probe.f_number, settings.focus_mm)
         if scan.kind == "linear":
             pitch_mm = np.full_like(r, scan.line_pitch)
@@ -191,7 +195,7 @@ class BModeEngine:
         # unit peak at the focus; sqrt(sigma_focus / sigma) keeps the speckle
         # power independent of depth (the kernel energy is constant)
         sigma_focus_mm = psf.lateral_fwhm_focus_mm(f, self.probe.f_number) / psf.FWHM_PER_SIGMA
-        norm = np.sqrt(sigma_focus_mm / (lat_sigma * pitch_mm)) / (lat_sigma * math.sqrt(2 * np.pi))
+        norm = np.sqrt(sigma_focus_mm / (lat_sigma * pitch_mm))
         lateral = psf.gaussian_transfer(lat_sigma, n_lat) * norm[None, :]
         alpha = np.array(
             [s.tissue.attenuation_db_cm(f) for s in self.volume.structures], dtype=np.float64

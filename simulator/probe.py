@@ -159,7 +159,7 @@ class ImagingSettings:
     gain_db: float = 0.0
     tgc_db: tuple[float, ...] = field(default=(0.0,) * N_TGC_BANDS)
     dynamic_range_db: float = 60.0
-    compensation_db_cm_mhz: float = 0.6
+    compensation_db_cm_mhz: float = 0.75
     n_lines: int | None = None
 
     def with_(self, **changes: object) -> ImagingSettings:

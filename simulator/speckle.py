@@ -81,16 +81,16 @@ def _fibrillar(rng: np.random.Generator) -> np.ndarray:
     g = _smooth_periodic(rng.standard_normal(TEXTURE_TILE_SHAPE), (1.2, 1.2, 2.5))
     g /= g.std()
     # bright, long fibril lines separated by thin dark gaps
-    return _normalise_mean(np.exp(1.1 * g))
+    return _normalise_mean(np.minimum(np.exp(1.1 * g), 8.0))
 
 
 def _fascicular(rng: np.random.Generator) -> np.ndarray:
     """Nerve: round dark fascicles (0.3-0.8 mm) in bright epineurium."""
     na, nb, _nc = TEXTURE_TILE_SHAPE
     va, vb, _ = TEXTURE_VOXEL_MM
-    n_fasc = 90
+    n_fasc = 60
     centres = rng.uniform(0, 1, (n_fasc, 2)) * (na * va, nb * vb)
-    radii = rng.uniform(0.15, 0.4, n_fasc)
+    radii = rng.uniform(0.2, 0.45, n_fasc)
     a = (np.arange(na) + 0.5) * va
     b = (np.arange(nb) + 0.5) * vb
     aa, bb = np.meshgrid(a, b, indexing="ij")
@@ -100,7 +100,7 @@ def _fascicular(rng: np.random.Generator) -> np.ndarray:
         da = (aa - ca + period[0] / 2) % period[0] - period[0] / 2
         db = (bb - cb + period[1] / 2) % period[1] - period[1] / 2
         inside |= da * da + db * db < rad * rad
-    section = np.where(inside, 0.25, 2.2)
+    section = np.where(inside, 0.12, 2.5)
     section = ndimage.gaussian_filter(section, 0.8, mode="wrap")
     along = 1.0 + 0.15 * _smooth_periodic(rng.standard_normal(TEXTURE_TILE_SHAPE), (1, 1, 2))
     return _normalise_mean(section[:, :, None] * along)

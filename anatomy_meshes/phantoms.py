@@ -1,0 +1,144 @@
+"""Deterministic generator of the phantom meshes.
+
+Run ``python -m anatomy_meshes.phantoms`` to (re)write the closed triangle
+meshes of the test phantoms into ``anatomy_meshes/phantoms/``. Millimetres,
+world frame, +z is depth (skin near z = 0). The files are uncompressed
+binary VTK XML PolyData, so regenerating them gives identical bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from vtkmodules.vtkCommonDataModel import vtkPolyData
+from vtkmodules.vtkCommonExecutionModel import vtkAlgorithm
+from vtkmodules.vtkCommonTransforms import vtkTransform
+from vtkmodules.vtkFiltersCore import vtkCleanPolyData, vtkTriangleFilter
+from vtkmodules.vtkFiltersGeneral import vtkTransformFilter
+from vtkmodules.vtkFiltersSources import vtkCubeSource, vtkCylinderSource, vtkSphereSource
+from vtkmodules.vtkIOXML import vtkXMLPolyDataWriter
+
+from anatomy_meshes import MESH_DIR
+
+#: Output folder of the phantom meshes.
+PHANTOM_DIR: Path = MESH_DIR / "phantoms"
+
+
+def finish_mesh(algorithm: vtkAlgorithm) -> vtkPolyData:
+    """Triangulate, merge duplicate points and keep only points and triangles."""
+    tri = vtkTriangleFilter()
+    tri.SetInputConnection(algorithm.GetOutputPort())
+    clean = vtkCleanPolyData()
+    clean.SetInputConnection(tri.GetOutputPort())
+    clean.PointMergingOn()
+    clean.Update()
+    src = clean.GetOutput()
+    out = vtkPolyData()
+    out.SetPoints(src.GetPoints())
+    out.SetPolys(src.GetPolys())
+    return out
+
+
+#: Old private name, kept for importers.
+
+
+def box_mesh(
+    bounds_mm: tuple[float, float, float, float, float, float],
+) -> vtkPolyData:
+    """Closed box.
+
+    Parameters
+    ----------
+    bounds_mm : tuple of 6 float
+        ``(xmin, xmax, ymin, ymax, zmin, zmax)``, mm.
+
+    Returns
+    -------
+    vtkPolyData
+        12 triangles, 8 points.
+    """
+    cube = vtkCubeSource()
+    cube.SetBounds(*bounds_mm)
+    return finish_mesh(cube)
+
+
+def sphere_mesh(
+    centre_mm: tuple[float, float, float], radius_mm: float, resolution: int = 96
+) -> vtkPolyData:
+    """Closed UV sphere of ``resolution`` x ``resolution // 2`` facets."""
+    sphere = vtkSphereSource()
+    sphere.SetCenter(*centre_mm)
+    sphere.SetRadius(radius_mm)
+    sphere.SetThetaResolution(resolution)
+    sphere.SetPhiResolution(max(resolution // 2, 8))
+    return finish_mesh(sphere)
+
+
+def cylinder_mesh_x(
+    centre_mm: tuple[float, float, float],
+    radius_mm: float,
+    length_mm: float,
+    resolution: int = 96,
+) -> vtkPolyData:
+    """Closed capped cylinder whose axis is the world x axis."""
+    cyl = vtkCylinderSource()
+    cyl.SetRadius(radius_mm)
+    cyl.SetHeight(length_mm)
+    cyl.SetResolution(resolution)
+    cyl.CappingOn()
+    transform = vtkTransform()
+    transform.PostMultiply()
+    transform.RotateZ(-90.0)  # source axis y -> world x
+    transform.Translate(*centre_mm)
+    move = vtkTransformFilter()
+    move.SetInputConnection(cyl.GetOutputPort())
+    move.SetTransform(transform)
+    return finish_mesh(move)
+
+
+def write_vtp(polydata: vtkPolyData, path: Path) -> None:
+    """Write ``polydata`` as uncompressed binary (raw appended) VTK XML."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = vtkXMLPolyDataWriter()
+    writer.SetFileName(str(path))
+    writer.SetInputData(polydata)
+    writer.SetDataModeToAppended()
+    writer.EncodeAppendedDataOff()
+    writer.SetCompressorTypeToNone()
+    writer.SetHeaderTypeToUInt64()
+    if writer.Write() != 1:
+        raise OSError(f"could not write mesh file {path}")
+
+
+#: File name -> builder of each phantom mesh.
+PHANTOMS: dict[str, Callable[[], vtkPolyData]] = {
+    "block.vtp": lambda: box_mesh((-30.0, 30.0, -30.0, 30.0, 0.0, 60.0)),
+    "bone_slab.vtp": lambda: box_mesh((-6.0, 30.0, -20.0, 20.0, 20.0, 30.0)),
+    "cyst.vtp": lambda: sphere_mesh((0.0, 0.0, 15.0), 5.0),
+    "tendon.vtp": lambda: cylinder_mesh_x((0.0, 0.0, 10.0), 3.0, 60.0),
+}
+
+
+def generate(out_dir: Path = PHANTOM_DIR) -> list[Path]:
+    """Write every phantom mesh into ``out_dir``; return the written paths."""
+    written = []
+    for name, build in PHANTOMS.items():
+        path = out_dir / name
+        write_vtp(build(), path)
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=PHANTOM_DIR, help="output folder")
+    args = parser.parse_args(argv)
+    for path in generate(args.out):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()

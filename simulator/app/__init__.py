@@ -1,0 +1,1 @@
+"""The running simulation and its commands: scene + probe + engine, no widgets."""

@@ -1,0 +1,145 @@
+"""Command line: ``python main.py [COMMAND] ...``.
+
+Commands:
+
+- (none): the desktop application;
+- ``render``: one B-mode frame of a scene to a PNG (and optionally the
+  linear beam data to ``.npy`` with its geometry in a ``.json`` beside it);
+- ``bench``: frames per second and milliseconds per stage.
+
+A user's mistake (a broken scene file, a setting outside the probe's range)
+prints ``error: ...`` naming what and where, and exits with status 2; never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from simulator.probe import SettingsError
+
+#: Scene used when a command is given no ``--scene``.
+DEFAULT_SCENE = "demo_msk"
+
+EXIT_USER_ERROR = 2
+
+
+class UserError(Exception):
+    """A mistake in the command line or the files it names."""
+
+
+def _add_imaging_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("probe pose (default: the scene's start pose)")
+    g.add_argument(
+        "--position",
+        nargs=3,
+        type=float,
+        metavar=("X", "Y", "Z"),
+        help="transducer face centre in the scene frame, mm",
+    )
+    g.add_argument("--yaw", type=float, help="rotation on the skin about the depth axis, deg")
+    g.add_argument("--tilt", type=float, help="out-of-plane tilt (fanning), deg")
+    g.add_argument("--rock", type=float, help="in-plane heel-toe rock, deg")
+    s = p.add_argument_group("imaging (default: the scene's settings)")
+    s.add_argument("--depth", type=float, dest="depth_mm", help="depth, mm")
+    s.add_argument("--freq", type=float, dest="freq_mhz", help="centre frequency, MHz")
+    s.add_argument("--focus", type=float, dest="focus_mm", help="transmit focus depth, mm")
+    s.add_argument("--gain", type=float, dest="gain_db", help="overall gain, dB")
+    s.add_argument(
+        "--tgc",
+        type=float,
+        nargs=8,
+        dest="tgc_db",
+        metavar="DB",
+        help="8 TGC slider values, shallow to deep, dB",
+    )
+    s.add_argument("--dynamic-range", type=float, dest="dynamic_range_db", help="dynamic range, dB")
+    s.add_argument("--lines", type=int, dest="n_lines", help="beam lines per frame")
+    s.add_argument("--seed", type=int, help="scatterer seed (default: the scene's)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``main.py``."""
+    parser = argparse.ArgumentParser(
+        prog="main.py",
+        description="Ultrasound-guided injection simulator. Without a command: the app.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    r = sub.add_parser("render", help="render one B-mode frame of a scene to a PNG")
+    r.add_argument(
+        "--scene",
+        default=DEFAULT_SCENE,
+        help=f"scene name or .toml file (default: {DEFAULT_SCENE})",
+    )
+    r.add_argument("--out", required=True, type=Path, help="output PNG file")
+    r.add_argument(
+        "--envelope",
+        type=Path,
+        metavar="OUT.npy",
+        help="also save the linear beam data (n_samples, n_lines) float32; "
+        "its geometry goes to OUT.json beside it",
+    )
+    r.add_argument("--pixel", type=float, dest="pixel_mm", help="output pixel size, mm")
+    _add_imaging_options(r)
+    b = sub.add_parser("bench", help="measure frames per second and time per stage")
+    b.add_argument(
+        "--scene",
+        default=DEFAULT_SCENE,
+        help=f"scene name or .toml file (default: {DEFAULT_SCENE})",
+    )
+    b.add_argument("--frames", type=int, default=60, help="frames timed per configuration")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``main.py``; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "render":
+            from simulator.app.render_command import run_render
+
+            return run_render(args)
+        if args.command == "bench":
+            from simulator.app.bench import run_bench
+
+            return run_bench(args)
+        from simulator.gui.viewer import run_app
+
+        return run_app(args)
+    except (UserError, SettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except ValueError as exc:
+        # scene and mesh errors (SceneError, MeshError) derive from ValueError
+        from scenes import SceneError
+
+        if isinstance(exc, SceneError) or type(exc).__name__ == "MeshError":
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USER_ERROR
+        raise
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+
+
+def json_default(obj: object) -> object:
+    """JSON encoder fallback for NumPy values."""
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def dump_json(obj: object) -> str:
+    """``json.dumps`` that understands NumPy values."""
+    return json.dumps(obj, default=json_default, indent=2)
