@@ -1,0 +1,153 @@
+"""``main.py bench``: how fast the B-mode engine runs on this machine.
+
+Measures, over a scene with bone, tendon and fluid (the demo scene by
+default):
+
+- the headline configuration: linear probe, 256 lines, 4 cm, 10 MHz, scan
+  conversion included;
+- 128 lines at 4 cm, and a curvilinear 8 cm frame;
+- scene load: first (voxelising into an empty cache) and from the cache.
+
+The probe moves a little between frames, as a hand does, so no stage can
+reuse the previous frame. Prints a table, or one JSON object with ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from simulator.app.cli import dump_json
+from simulator.engine import BModeEngine, FrameRequest
+from simulator.probe import ImagingSettings, ProbeModel, get_probe, probe_pose
+
+STAGES = ("plan", "march", "points", "psf", "log", "scan_convert")
+
+
+def _time_config(
+    volume, probe: ProbeModel, settings: ImagingSettings, start_mm: np.ndarray, n_frames: int
+) -> dict:
+    """Render ``n_frames`` frames along a short sweep; return the figures."""
+    engine = BModeEngine(volume, probe)
+    try:
+        request = FrameRequest(probe_pose(start_mm), settings)
+        for _ in range(3):  # warm-up: caches, scan-conversion table, FFT plans
+            frame = engine.render(request)
+        totals = []
+        stages = {k: [] for k in STAGES}
+        t_start = time.perf_counter()
+        for i in range(n_frames):
+            # a slow sweep and rock, as a hand scanning
+            offset = np.array([2.0 * np.sin(i / 15.0), 0.3 * i / n_frames, 0.0])
+            pose = probe_pose(start_mm + offset, 0.0, 0.0, 3.0 * np.sin(i / 10.0))
+            frame = engine.render(FrameRequest(pose, settings, timestamp_s=i / 60.0))
+            totals.append(frame.timings_ms["total"])
+            for k in STAGES:
+                stages[k].append(frame.timings_ms[k])
+        wall_s = time.perf_counter() - t_start
+    finally:
+        engine.close()
+    return {
+        "fps": n_frames / wall_s,
+        "ms_per_frame": 1e3 * wall_s / n_frames,
+        "ms_per_frame_median": statistics.median(totals),
+        "n_lines": frame.scan.n_lines,
+        "n_samples": frame.scan.n_samples,
+        "depth_mm": settings.depth_mm,
+        "freq_mhz": settings.freq_mhz,
+        "probe": probe.name,
+        "image_shape": [frame.geometry.rows, frame.geometry.cols],
+        "stages_ms": {k: statistics.mean(v) for k, v in stages.items()},
+    }
+
+
+def _load_times(scene_name: str) -> tuple[object, dict]:
+    from scenes import load_scene
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        load_scene(scene_name, cache_dir=tmp)
+        first = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        scene = load_scene(scene_name, cache_dir=tmp)
+        cached = time.perf_counter() - t0
+        # the cached arrays are memory-mapped inside tmp: take them into memory
+        volume = replace(scene.volume, labels=np.array(scene.volume.labels))
+        volume = replace(
+            volume,
+            boundary_index=np.array(volume.boundary_index),
+            boundary_normal=np.array(volume.boundary_normal),
+        )
+        spec = scene.spec
+    n = spec.grid_shape
+    return (spec, volume), {
+        "scene": spec.name,
+        "grid_shape": list(n),
+        "voxel_mm": spec.voxel_mm,
+        "extent_mm": [
+            float(hi - lo) for lo, hi in zip(spec.bounds_min_mm, spec.bounds_max_mm, strict=True)
+        ],
+        "first_load_s": first,
+        "cached_load_s": cached,
+    }
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    """Run the benchmark and print the figures."""
+    (spec, volume), load = _load_times(args.scene)
+    base = spec.imaging
+    start = np.asarray(spec.probe.position_mm, dtype=np.float64)
+    linear = get_probe("linear_38")
+    head = _time_config(
+        volume,
+        linear,
+        replace(base, depth_mm=40.0, freq_mhz=10.0, focus_mm=20.0, n_lines=256),
+        start,
+        args.frames,
+    )
+    lines128 = _time_config(
+        volume,
+        linear,
+        replace(base, depth_mm=40.0, freq_mhz=10.0, focus_mm=20.0, n_lines=128),
+        start,
+        args.frames,
+    )
+    curved = _time_config(
+        volume,
+        get_probe("curvilinear_60"),
+        ImagingSettings(depth_mm=80.0, freq_mhz=4.0, focus_mm=40.0),
+        start,
+        args.frames,
+    )
+    result = dict(head)
+    result.update(
+        {
+            "scene_load": load,
+            "variants": {"linear_128_lines_4cm": lines128, "curvilinear_8cm": curved},
+            "cpu_count": os.cpu_count(),
+        }
+    )
+    if args.json:
+        print(dump_json(result))
+        return 0
+    print(
+        f"scene {load['scene']}: grid {load['grid_shape']} at {load['voxel_mm']} mm; "
+        f"first load {load['first_load_s']:.2f} s, from cache {load['cached_load_s']:.3f} s"
+    )
+    for name, r in (
+        ("linear 256 lines 4 cm", head),
+        ("linear 128 lines 4 cm", lines128),
+        ("curvilinear 8 cm", curved),
+    ):
+        stage_text = ", ".join(f"{k} {v:.2f}" for k, v in r["stages_ms"].items())
+        print(
+            f"{name:24s} {r['fps']:6.1f} fps  {r['ms_per_frame']:6.2f} ms/frame  "
+            f"({r['n_lines']} x {r['n_samples']}; ms: {stage_text})"
+        )
+    return 0
