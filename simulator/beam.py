@@ -129,8 +129,9 @@ def _speckle(field: ScattererField, plan: MarchPlan, lines: slice, idx: np.ndarr
     na, nb, nc = SPECKLE_TILE_SHAPE
     start, step = plan.spk_start[lines], plan.spk_step[lines]
     flat = None
-    for axis, (n, shift) in enumerate(((na, (nb * nc).bit_length() - 1), (nb, nc.bit_length() - 1),
-                                       (nc, 0))):
+    for axis, (n, shift) in enumerate(
+        ((na, (nb * nc).bit_length() - 1), (nb, nc.bit_length() - 1), (nc, 0))
+    ):
         c = _grid_index(start, step, idx, axis).astype(np.int32)
         c &= n - 1
         if shift:
@@ -140,13 +141,17 @@ def _speckle(field: ScattererField, plan: MarchPlan, lines: slice, idx: np.ndarr
 
 
 def _texture(
-    field: ScattererField, plan: MarchPlan, label_line: np.ndarray, labels: np.ndarray,
+    field: ScattererField,
+    plan: MarchPlan,
+    label_line: np.ndarray,
+    labels: np.ndarray,
     idx: np.ndarray,
 ) -> np.ndarray:
     na, nb, nc = TEXTURE_TILE_SHAPE
     flat = plan.tex_offset.take(labels)
-    for axis, (n, shift) in enumerate(((na, (nb * nc).bit_length() - 1), (nb, nc.bit_length() - 1),
-                                       (nc, 0))):
+    for axis, (n, shift) in enumerate(
+        ((na, (nb * nc).bit_length() - 1), (nb, nc.bit_length() - 1), (nc, 0))
+    ):
         c = plan.tex_step[:, axis].take(label_line)
         c *= idx[None, :]
         c += plan.tex_start[:, axis].take(label_line)

@@ -191,9 +191,7 @@ class ImagingSettings:
         if not (-60.0 <= self.gain_db <= 60.0):
             raise SettingsError(f"gain_db = {self.gain_db}: expected -60..60 dB")
         if not (20.0 <= self.dynamic_range_db <= 120.0):
-            raise SettingsError(
-                f"dynamic_range_db = {self.dynamic_range_db}: expected 20..120 dB"
-            )
+            raise SettingsError(f"dynamic_range_db = {self.dynamic_range_db}: expected 20..120 dB")
         if self.compensation_db_cm_mhz < 0.0:
             raise SettingsError("compensation_db_cm_mhz must be >= 0")
         if self.n_lines is not None and not (16 <= self.n_lines <= 1024):

@@ -138,9 +138,7 @@ def build_converter(scan: ScanGeometry, geometry: ImageGeometry) -> ScanConverte
     col_idx = np.stack(
         [l0 * ns + s0, l0 * ns + s0 + 1, (l0 + 1) * ns + s0, (l0 + 1) * ns + s0 + 1], axis=1
     ).ravel()
-    weights = np.stack(
-        [(1 - fl) * (1 - fs), (1 - fl) * fs, fl * (1 - fs), fl * fs], axis=1
-    ).ravel()
+    weights = np.stack([(1 - fl) * (1 - fs), (1 - fl) * fs, fl * (1 - fs), fl * fs], axis=1).ravel()
     matrix = sparse.csr_matrix(
         (weights.astype(np.float32), (row_idx, col_idx)), shape=(rows * cols, nl * ns)
     )

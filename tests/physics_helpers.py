@@ -53,7 +53,7 @@ def find_point(frame: BModeFrame, x_mm: float, z_mm: float, window: int = 25) ->
     """(sample, line) of the brightest envelope sample near probe-frame (x, z)."""
     scan = frame.scan
     line, sample = scan.to_beam_coords(np.array(x_mm), np.array(z_mm))
-    i, j = int(round(float(sample))), int(round(float(line)))
+    i, j = round(float(sample)), round(float(line))
     env = frame.envelope
     i0, j0 = max(i - window, 2), max(j - window, 2)
     sub = env[i0 : i + window, j0 : j + window]

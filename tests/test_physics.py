@@ -178,8 +178,9 @@ POINTS = [(0.0, 10.0), (0.0, 20.0), (0.0, 30.0), (-10.0, 15.0), (10.0, 25.0)]
 def test_reflectors_appear_where_they_are(scene, probe_name):
     s = scene("phantom_points")
     probe = get_probe(probe_name)
-    settings = s.spec.imaging.with_(freq_mhz=float(np.clip(7.5, probe.freq_min_mhz,
-                                                           probe.freq_max_mhz)))
+    settings = s.spec.imaging.with_(
+        freq_mhz=float(np.clip(7.5, probe.freq_min_mhz, probe.freq_max_mhz))
+    )
     frame = render(_engine(scene, "phantom_points", probe_name), settings)
     env = frame.envelope
     for x_mm, z_mm in POINTS:
