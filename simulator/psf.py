@@ -87,8 +87,9 @@ def gaussian_transfer(sigma: np.ndarray | float, n_fft: int) -> np.ndarray:
     Returns
     -------
     ndarray, shape (n_fft,) or (n_fft, m), float64
-        ``sum_k exp(-k^2 / (2 sigma^2)) exp(-2 pi i nu k)`` evaluated
-        analytically (periodised Gaussian), real because the kernel is even.
+        The continuous Gaussian's Fourier transform sampled at the DFT
+        frequencies: ``sigma sqrt(2 pi) exp(-2 (pi sigma nu)^2)``, real because
+        the kernel is even; accurate for sigma above ~0.7 samples.
     """
     nu = np.fft.fftfreq(n_fft)
     sig = np.asarray(sigma, dtype=np.float64)

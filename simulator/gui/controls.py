@@ -58,7 +58,9 @@ class ProbePoseState:
             return replace(self, position_mm=(x, float(value), z))
         if name in ("yaw_deg", "tilt_deg", "rock_deg"):
             return replace(self, **{name: float(value)})
-        raise KeyError(f"unknown pose field {name!r}: expected x_mm, y_mm, yaw_deg, tilt_deg, rock_deg")
+        raise KeyError(
+            f"unknown pose field {name!r}: expected x_mm, y_mm, yaw_deg, tilt_deg, rock_deg"
+        )
 
 
 class SpinBox(QDoubleSpinBox):

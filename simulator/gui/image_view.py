@@ -174,7 +174,9 @@ class BModeImageView(QWidget):
         z_bottom = g.z0_mm + (g.rows - 0.5) * g.pixel_mm
         x_axis = rect.left() - 8.0
         p.setPen(QPen(SCALE_COLOUR, 2))
-        p.drawLine(QPointF(x_axis, self.depth_to_y(max(z_top, 0.0))), QPointF(x_axis, rect.bottom()))
+        p.drawLine(
+            QPointF(x_axis, self.depth_to_y(max(z_top, 0.0))), QPointF(x_axis, rect.bottom())
+        )
         p.setFont(self._font(14, bold=True))
         fm = p.fontMetrics()
         for z, label in depth_ticks(z_top, z_bottom, px_per_mm):

@@ -1,0 +1,107 @@
+"""``main.py render`` and ``main.py bench`` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from simulator.app.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_cache_dir):
+    return tmp_cache_dir
+
+
+def test_render_writes_png_and_reports_geometry(tmp_path, capsys):
+    out = tmp_path / "frame.png"
+    env = tmp_path / "beam.npy"
+    status = main(
+        ["render", "--scene", "phantom_cyst", "--out", str(out), "--envelope", str(env),
+         "--depth", "30", "--freq", "12", "--gain", "3", "--seed", "7"]
+    )
+    assert status == 0
+    text = capsys.readouterr().out
+    assert f"wrote {out}" in text
+    assert "pixel" in text and "depth 0.00..30.00 mm" in text
+    image = np.asarray(Image.open(out))
+    assert image.dtype == np.uint8 and image.ndim == 2
+    beam = np.load(env)
+    meta = json.loads(env.with_suffix(".json").read_text())
+    assert beam.shape == (meta["n_samples"], meta["n_lines"])
+    assert meta["n_samples"] * meta["sample_spacing_mm"] == pytest.approx(30.0, abs=0.1)
+    assert meta["settings"]["freq_mhz"] == 12.0
+    # the cyst (centre 15 mm, radius 5 mm) is anechoic in the linear beam data
+    r = (np.arange(meta["n_samples"]) + 0.5) * meta["sample_spacing_mm"]
+    x = np.asarray(meta["line_x_mm"])
+    inside = beam[(r > 12) & (r < 18)][:, np.abs(x) < 2]
+    beside = beam[(r > 12) & (r < 18)][:, np.abs(x) > 8]
+    assert inside.mean() < 0.01 * beside.mean()
+
+
+def test_render_is_reproducible_and_pose_options_move_the_probe(tmp_path):
+    a, b, c = (tmp_path / n for n in ("a.png", "b.png", "c.png"))
+    assert main(["render", "--scene", "phantom_tendon", "--out", str(a)]) == 0
+    assert main(["render", "--scene", "phantom_tendon", "--out", str(b)]) == 0
+    assert main(["render", "--scene", "phantom_tendon", "--out", str(c), "--rock", "10"]) == 0
+    ia, ib, ic = (np.asarray(Image.open(p)) for p in (a, b, c))
+    assert np.array_equal(ia, ib)
+    assert not np.array_equal(ia, ic)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--depth", "-5"], "depth_mm = -5.0"),
+        (["--freq", "30"], "outside the band of probe linear_38"),
+        (["--scene", "no_such_scene"], "no_such_scene"),
+        (["--tgc", "0", "0", "0", "0", "0", "0", "0", "99"], "tgc_db"),
+    ],
+)
+def test_render_user_errors_exit_2_with_a_message(tmp_path, capsys, argv, expected):
+    status = main(["render", "--out", str(tmp_path / "x.png"), *argv])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("error: ")
+    assert expected in err
+    assert "Traceback" not in err
+
+
+def test_broken_scene_file_is_reported_by_file_and_field(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    text = (ROOT / "scenes" / "phantoms" / "phantom_cyst.toml").read_text()
+    bad.write_text(text.replace("depth_mm", "dpeth_mm"))
+    status = main(["render", "--scene", str(bad), "--out", str(tmp_path / "x.png")])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "bad.toml" in err and "dpeth_mm" in err and "depth_mm" in err
+
+
+def test_main_py_exits_non_zero_without_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "render", "--depth", "-1",
+         "--scene", "phantom_cyst", "--out", str(tmp_path / "x.png")],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    assert proc.returncode == 2
+    assert "depth_mm" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bench_json_has_the_figures(capsys):
+    assert main(["bench", "--json", "--frames", "3", "--scene", "phantom_cyst"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    for key in ("fps", "ms_per_frame", "n_lines", "n_samples", "depth_mm", "stages_ms"):
+        assert key in result
+    assert result["n_lines"] == 256 and result["depth_mm"] == 40.0
+    assert set(result["stages_ms"]) >= {"march", "psf", "log", "scan_convert"}
+    assert result["fps"] > 0
+    assert set(result["variants"]) == {"linear_128_lines_4cm", "curvilinear_8cm"}
+    assert result["scene_load"]["cached_load_s"] < result["scene_load"]["first_load_s"]
