@@ -313,8 +313,8 @@ _TABLE: tuple[Tissue, ...] = (
     ),
     _t(
         "bone",
-        speed_m_s=3600.0,
-        density_kg_m3=2000.0,
+        speed_m_s=3300.0,
+        density_kg_m3=1900.0,
         atten_db_cm_mhz=20.0,
         atten_exponent=1.0,
         backscatter_db=-10.0,
@@ -324,8 +324,9 @@ _TABLE: tuple[Tissue, ...] = (
         interface_lobe_deg=12.0,
         interface_diffuse=0.3,
         sources={
-            "speed_m_s": "B25, M12, S23 (3200-4000, middle)",
-            "density_kg_m3": "B25, M12 (1800-2200, middle)",
+            "speed_m_s": "B25, M12, S23 (3200-4000; with the density, Z = 6.3 MRayl, "
+            "inside the 5.9-6.5 MRayl of PHYSICS.md)",
+            "density_kg_m3": "B25, M12 (1800-2200)",
             "atten_db_cm_mhz": "D23 (15 and more)",
             "atten_exponent": "assumed (y = 1)",
             "interface_lobe_deg": "textbook (cortex seen at most angles, brightest square-on)",
@@ -426,6 +427,7 @@ _TABLE: tuple[Tissue, ...] = (
             "speed_m_s": "SF/OL (5660-5790, middle)",
             "density_kg_m3": "SF/OL",
             "atten_db_cm_mhz": "SF/OL (~0)",
+            "atten_exponent": "assumed (attenuation ~0, exponent immaterial)",
             "interface_lobe_deg": "textbook (very specular)",
         },
     ),

@@ -25,8 +25,23 @@ def test_render_writes_png_and_reports_geometry(tmp_path, capsys):
     out = tmp_path / "frame.png"
     env = tmp_path / "beam.npy"
     status = main(
-        ["render", "--scene", "phantom_cyst", "--out", str(out), "--envelope", str(env),
-         "--depth", "30", "--freq", "12", "--gain", "3", "--seed", "7"]
+        [
+            "render",
+            "--scene",
+            "phantom_cyst",
+            "--out",
+            str(out),
+            "--envelope",
+            str(env),
+            "--depth",
+            "30",
+            "--freq",
+            "12",
+            "--gain",
+            "3",
+            "--seed",
+            "7",
+        ]
     )
     assert status == 0
     text = capsys.readouterr().out
@@ -87,9 +102,21 @@ def test_broken_scene_file_is_reported_by_file_and_field(tmp_path, capsys):
 
 def test_main_py_exits_non_zero_without_traceback(tmp_path):
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "render", "--depth", "-1",
-         "--scene", "phantom_cyst", "--out", str(tmp_path / "x.png")],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        [
+            sys.executable,
+            str(ROOT / "main.py"),
+            "render",
+            "--depth",
+            "-1",
+            "--scene",
+            "phantom_cyst",
+            "--out",
+            str(tmp_path / "x.png"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
     assert proc.returncode == 2
     assert "depth_mm" in proc.stderr and "Traceback" not in proc.stderr

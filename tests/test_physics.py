@@ -85,9 +85,9 @@ def test_bone_casts_a_shadow(scene):
     behind = mean_db(amp[rows][:, (x > 0) & (x < 15)])
     beside = mean_db(amp[rows][:, x < -10])
     assert beside - behind >= 40.0
-    # and the cortex itself is the brightest thing in the image
+    # and the cortex itself is a bright line, far above the tissue beside it
     surface = (r > 19.5) & (r < 20.6)
-    assert mean_db(amp[surface][:, (x > 0) & (x < 15)]) > beside + 15.0
+    assert mean_db(amp[surface][:, (x > 0) & (x < 15)].max(axis=0)) > beside + 15.0
 
 
 # ---------------------------------------------------------------- check 4

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
@@ -64,21 +64,14 @@ class ProbePoseState:
 
 
 class SpinBox(QDoubleSpinBox):
-    """A double spin box that keeps its own Up/Down/PageUp/PageDown keys.
+    """A double spin box that hands Escape to its window (back to the image)."""
 
-    Without this, the window's keyboard shortcuts (probe moves) would take
-    those keys even while the user is stepping a value.
-    """
-
-    _OWN_KEYS = (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown)
-
-    def event(self, e: QEvent) -> bool:
-        """Accept shortcut overrides for the stepping keys."""
-        if e.type() == QEvent.Type.ShortcutOverride and isinstance(e, QKeyEvent):
-            if e.key() in self._OWN_KEYS:
-                e.accept()
-                return True
-        return super().event(e)
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
+        """Let Escape through to the window; everything else as usual."""
+        if event.key() == Qt.Key.Key_Escape:
+            event.ignore()
+            return
+        super().keyPressEvent(event)
 
 
 def _spin(lo: float, hi: float, step: float, decimals: int, suffix: str) -> SpinBox:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -134,26 +135,31 @@ class ViewerWindow(QMainWindow):
         bar.addPermanentWidget(self._info_label)
 
     def _build_shortcuts(self) -> None:
-        bindings: list[tuple[QKeySequence | Qt.Key | str, object]] = [
-            (Qt.Key.Key_Right, lambda: self.move_probe(MOVE_STEP_MM, 0.0)),
-            (Qt.Key.Key_Left, lambda: self.move_probe(-MOVE_STEP_MM, 0.0)),
-            (Qt.Key.Key_Up, lambda: self.move_probe(0.0, MOVE_STEP_MM)),
-            (Qt.Key.Key_Down, lambda: self.move_probe(0.0, -MOVE_STEP_MM)),
-            (Qt.Key.Key_PageUp, lambda: self.turn_probe(rock_deg=ANGLE_STEP_DEG)),
-            (Qt.Key.Key_PageDown, lambda: self.turn_probe(rock_deg=-ANGLE_STEP_DEG)),
-            (Qt.Key.Key_BracketRight, lambda: self.turn_probe(tilt_deg=ANGLE_STEP_DEG)),
-            (Qt.Key.Key_BracketLeft, lambda: self.turn_probe(tilt_deg=-ANGLE_STEP_DEG)),
-            (Qt.Key.Key_Plus, lambda: self.change_gain(GAIN_STEP_DB)),
-            (Qt.Key.Key_Equal, lambda: self.change_gain(GAIN_STEP_DB)),
-            (Qt.Key.Key_Minus, lambda: self.change_gain(-GAIN_STEP_DB)),
-            (Qt.Key.Key_Escape, self.image_view.setFocus),
-        ]
-        self._shortcuts = []
-        for key, slot in bindings:
-            sc = QShortcut(QKeySequence(key), self)
-            sc.setAutoRepeat(True)
-            sc.activated.connect(slot)
-            self._shortcuts.append(sc)
+        # Keys reach the window when the focused widget does not use them
+        # (the image view never does; a spin box keeps its own keys).
+        self._key_actions: dict[int, Callable[[], None]] = {
+            Qt.Key.Key_Right: lambda: self.move_probe(MOVE_STEP_MM, 0.0),
+            Qt.Key.Key_Left: lambda: self.move_probe(-MOVE_STEP_MM, 0.0),
+            Qt.Key.Key_Up: lambda: self.move_probe(0.0, MOVE_STEP_MM),
+            Qt.Key.Key_Down: lambda: self.move_probe(0.0, -MOVE_STEP_MM),
+            Qt.Key.Key_PageUp: lambda: self.turn_probe(rock_deg=ANGLE_STEP_DEG),
+            Qt.Key.Key_PageDown: lambda: self.turn_probe(rock_deg=-ANGLE_STEP_DEG),
+            Qt.Key.Key_BracketRight: lambda: self.turn_probe(tilt_deg=ANGLE_STEP_DEG),
+            Qt.Key.Key_BracketLeft: lambda: self.turn_probe(tilt_deg=-ANGLE_STEP_DEG),
+            Qt.Key.Key_Plus: lambda: self.change_gain(GAIN_STEP_DB),
+            Qt.Key.Key_Equal: lambda: self.change_gain(GAIN_STEP_DB),
+            Qt.Key.Key_Minus: lambda: self.change_gain(-GAIN_STEP_DB),
+            Qt.Key.Key_Escape: self.image_view.setFocus,
+        }
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
+        """Probe and gain keys: arrows, PageUp/PageDown, [ ], + and -."""
+        action = self._key_actions.get(event.key())
+        if action is None:
+            super().keyPressEvent(event)
+            return
+        action()
+        event.accept()
 
     # --------------------------------------------------------------- scenes
     @property
