@@ -93,6 +93,11 @@ class RenderWorker(QObject):
             self._pool.start(self._drain)
         return job
 
+    @property
+    def last_ticket(self) -> int:
+        """Ticket of the most recently submitted job (0 before any)."""
+        return self._ticket
+
     def cancel_pending(self) -> None:
         """Forget the request still waiting, if any (a running one finishes)."""
         with self._lock:

@@ -319,7 +319,7 @@ class ViewerWindow(QMainWindow):
         """Show ``message`` in the status bar (empty clears it)."""
         self._message_label.setText(message)
         if message:
-            self._error_ticket = self.worker._ticket
+            self._error_ticket = self.worker.last_ticket
             self._message_label.setToolTip(message)
 
     def status_text(self) -> str:
