@@ -7,8 +7,9 @@ Stages (timed per frame in ``BModeFrame.timings_ms``):
 2. ``march``: ``simulator.beam.march_lines`` on two blocks of lines in
    parallel (NumPy releases the GIL in its loops).
 3. ``points``: point reflectors splatted at their exact position.
-4. ``psf``: axial Gaussian (fixed) and lateral Gaussian (depth-dependent,
-   from the transmit focus) applied as products in the Fourier domain.
+4. ``psf``: axial Gaussian (fixed; direct convolution along the lines) and
+   lateral Gaussian (depth-dependent, from the transmit focus; a product in
+   the Fourier domain across the lines).
 5. ``log``: envelope, depth gain, log compression, grey map.
 6. ``scan_convert``: cached sparse bilinear map to a square-pixel image.
 
@@ -20,11 +21,13 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.fft as sfft
+from scipy import ndimage
 
 from simulator import beam, display, psf
 from simulator.beam import MarchPlan
@@ -105,7 +108,7 @@ class BModeFrame:
 @dataclass(frozen=True)
 class _SettingsCache:
     scan: ScanGeometry
-    axial_transfer: np.ndarray  # (n_fft_axial,) float32
+    axial_kernel: np.ndarray  # (2 h + 1,) float32, unit peak
     lateral_transfer: np.ndarray  # (n_fft_lateral, n_samples) float32
     gain_db: np.ndarray  # (n_samples,) float32
     atten_step_db: np.ndarray  # (n_labels,) float32
@@ -183,8 +186,8 @@ class BModeEngine:
         f = settings.freq_mhz
         ax_sigma = psf.axial_fwhm_mm(f, self.probe.fractional_bandwidth) / scan.dr_mm
         ax_sigma /= psf.FWHM_PER_SIGMA
-        n_ax = sfft.next_fast_len(scan.n_samples + math.ceil(4 * ax_sigma) + 1)
-        axial = psf.gaussian_transfer(ax_sigma, n_ax)
+        half = math.ceil(4 * ax_sigma)
+        axial = np.exp(-0.5 * (np.arange(-half, half + 1) / ax_sigma) ** 2)
         lat_mm = psf.lateral_fwhm_mm(r, f, self.probe.f_number, settings.focus_mm)
         if scan.kind == "linear":
             pitch_mm = np.full_like(r, scan.line_pitch)
@@ -205,7 +208,7 @@ class BModeEngine:
         )
         cached = _SettingsCache(
             scan=scan,
-            axial_transfer=axial.astype(np.float32),
+            axial_kernel=axial.astype(np.float32),
             lateral_transfer=lateral.astype(np.float32),
             gain_db=display.depth_gain_db(r, settings),
             atten_step_db=(2.0 * alpha * scan.dr_mm / 10.0).astype(np.float32),
@@ -266,15 +269,20 @@ class BModeEngine:
         )
 
     # ------------------------------------------------------------------ stages
-    def _march(self, plan: MarchPlan) -> tuple[np.ndarray, np.ndarray]:
-        nl = plan.n_lines
+    def _blocks(self, n_lines: int) -> list[slice]:
+        bounds = np.linspace(0, n_lines, self.n_threads + 1).astype(int)
+        return [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+
+    def _map(self, fn: Callable[[slice], object], blocks: list[slice]) -> list:
         if self._pool is None:
-            return beam.march_lines(self.volume, self.field, plan, slice(0, nl))
-        bounds = np.linspace(0, nl, self.n_threads + 1).astype(int)
-        blocks = [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
-        parts = list(
-            self._pool.map(lambda s: beam.march_lines(self.volume, self.field, plan, s), blocks)
-        )
+            return [fn(b) for b in blocks]
+        return list(self._pool.map(fn, blocks))
+
+    def _march(self, plan: MarchPlan) -> tuple[np.ndarray, np.ndarray]:
+        blocks = self._blocks(plan.n_lines)
+        parts = self._map(lambda s: beam.march_lines(self.volume, self.field, plan, s), blocks)
+        if len(parts) == 1:
+            return parts[0]
         signal = np.concatenate([p[0] for p in parts], axis=0)
         losses = np.concatenate([p[1] for p in parts], axis=0)
         return signal, losses
@@ -309,10 +317,20 @@ class BModeEngine:
 
     def _apply_psf(self, signal: np.ndarray, sc: _SettingsCache) -> np.ndarray:
         nl, ns = signal.shape
+        # axial: a direct convolution along each line (line blocks in parallel);
+        # unlike an FFT it leaves the zeros of a shadow exactly zero
+        sig = np.empty_like(signal)
+        src = signal.view(np.float32).reshape(nl, ns, 2)
+        dst = sig.view(np.float32).reshape(nl, ns, 2)
+
+        def axial(block: slice) -> None:
+            ndimage.convolve1d(
+                src[block], sc.axial_kernel, axis=1, output=dst[block], mode="constant"
+            )
+
+        self._map(axial, self._blocks(nl))
+        # lateral: depth-dependent Gaussian, a product in the Fourier domain
         workers = self.n_threads
-        spec = sfft.fft(signal, n=sc.axial_transfer.size, axis=1, workers=workers)
-        spec *= sc.axial_transfer[None, :]
-        sig = sfft.ifft(spec, axis=1, workers=workers)[:, :ns]
         spec = sfft.fft(sig, n=sc.lateral_transfer.shape[0], axis=0, workers=workers)
         spec *= sc.lateral_transfer
         out = sfft.ifft(spec, axis=0, workers=workers)[:nl]
