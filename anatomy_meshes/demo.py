@@ -13,7 +13,6 @@ Millimetres, world frame, +z is depth (skin at z = 0).
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,8 +21,8 @@ from vtkmodules.vtkCommonTransforms import vtkTransform
 from vtkmodules.vtkFiltersGeneral import vtkTransformFilter
 from vtkmodules.vtkFiltersSources import vtkCylinderSource, vtkSphereSource
 
-from anatomy_meshes import MESH_DIR
-from anatomy_meshes.phantoms import box_mesh, cylinder_mesh_x, finish_mesh, write_vtp
+from anatomy_meshes import MESH_DIR, phantoms
+from anatomy_meshes.phantoms import box_mesh, cylinder_mesh_x, finish_mesh
 
 DEMO_DIR: Path = MESH_DIR / "demo"
 HALF_WIDTH_MM = 40.0
@@ -86,21 +85,12 @@ DEMO_MESHES: dict[str, Callable[[], vtkPolyData]] = {
 
 def generate(out_dir: Path = DEMO_DIR) -> list[Path]:
     """Write every demo mesh into ``out_dir``; return the written paths."""
-    written = []
-    for name, build in DEMO_MESHES.items():
-        path = out_dir / name
-        write_vtp(build(), path)
-        written.append(path)
-    return written
+    return phantoms.generate(out_dir, DEMO_MESHES)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Command line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEMO_DIR, help="output folder")
-    args = parser.parse_args(argv)
-    for path in generate(args.out):
-        print(path)
+    phantoms.run_generator(__doc__.splitlines()[0], DEMO_DIR, DEMO_MESHES, argv)
 
 
 if __name__ == "__main__":

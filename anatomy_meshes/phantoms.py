@@ -9,7 +9,7 @@ binary VTK XML PolyData, so regenerating them gives identical bytes.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from vtkmodules.vtkCommonDataModel import vtkPolyData
@@ -121,23 +121,42 @@ PHANTOMS: dict[str, Callable[[], vtkPolyData]] = {
 }
 
 
-def generate(out_dir: Path = PHANTOM_DIR) -> list[Path]:
-    """Write every phantom mesh into ``out_dir``; return the written paths."""
+def generate(
+    out_dir: Path = PHANTOM_DIR,
+    builders: Mapping[str, Callable[[], vtkPolyData]] = PHANTOMS,
+) -> list[Path]:
+    """Write every mesh of ``builders`` (file name -> builder) into ``out_dir``.
+
+    Returns
+    -------
+    list of Path
+        The written files, in ``builders`` order.
+    """
     written = []
-    for name, build in PHANTOMS.items():
+    for name, build in builders.items():
         path = out_dir / name
         write_vtp(build(), path)
         written.append(path)
     return written
 
 
+def run_generator(
+    description: str,
+    default_dir: Path,
+    builders: Mapping[str, Callable[[], vtkPolyData]],
+    argv: list[str] | None = None,
+) -> None:
+    """Command line of a mesh generator: ``--out DIR``, prints the written files."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", type=Path, default=default_dir, help="output folder")
+    args = parser.parse_args(argv)
+    for path in generate(args.out, builders):
+        print(path)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=PHANTOM_DIR, help="output folder")
-    args = parser.parse_args(argv)
-    for path in generate(args.out):
-        print(path)
+    run_generator(__doc__.splitlines()[0], PHANTOM_DIR, PHANTOMS, argv)
 
 
 if __name__ == "__main__":
