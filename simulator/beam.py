@@ -125,18 +125,26 @@ def sample_labels(
     return volume.labels.reshape(-1).take(flat), flat
 
 
+def _tile_axes(shape: tuple[int, int, int]) -> tuple[tuple[int, int], ...]:
+    """(size, bit shift) of each axis of a C-order tile with power-of-two sides."""
+    _, nb, nc = shape
+    return ((shape[0], (nb * nc).bit_length() - 1), (nb, nc.bit_length() - 1), (nc, 0))
+
+
+def _wrapped_bits(coord: np.ndarray, size: int, shift: int) -> np.ndarray:
+    """Tile coordinate (float, >= 0) -> its wrapped index shifted into place, int32."""
+    index = coord.astype(np.int32)
+    index &= size - 1
+    if shift:
+        index <<= shift
+    return index
+
+
 def _speckle(field: ScattererField, plan: MarchPlan, lines: slice, idx: np.ndarray) -> np.ndarray:
-    na, nb, nc = SPECKLE_TILE_SHAPE
     start, step = plan.spk_start[lines], plan.spk_step[lines]
-    flat = None
-    for axis, (n, shift) in enumerate(
-        ((na, (nb * nc).bit_length() - 1), (nb, nc.bit_length() - 1), (nc, 0))
-    ):
-        c = _grid_index(start, step, idx, axis).astype(np.int32)
-        c &= n - 1
-        if shift:
-            c <<= shift
-        flat = c if flat is None else flat.__ior__(c)
+    flat = np.zeros((start.shape[0], idx.size), dtype=np.int32)
+    for axis, (size, shift) in enumerate(_tile_axes(SPECKLE_TILE_SHAPE)):
+        flat |= _wrapped_bits(_grid_index(start, step, idx, axis), size, shift)
     return field.speckle.take(flat)
 
 
@@ -147,19 +155,12 @@ def _texture(
     labels: np.ndarray,
     idx: np.ndarray,
 ) -> np.ndarray:
-    na, nb, nc = TEXTURE_TILE_SHAPE
     flat = plan.tex_offset.take(labels)
-    for axis, (n, shift) in enumerate(
-        ((na, (nb * nc).bit_length() - 1), (nb, nc.bit_length() - 1), (nc, 0))
-    ):
+    for axis, (size, shift) in enumerate(_tile_axes(TEXTURE_TILE_SHAPE)):
         c = plan.tex_step[:, axis].take(label_line)
         c *= idx[None, :]
         c += plan.tex_start[:, axis].take(label_line)
-        ci = c.astype(np.int32)
-        ci &= n - 1
-        if shift:
-            ci <<= shift
-        flat |= ci
+        flat |= _wrapped_bits(c, size, shift)
     return field.textures.take(flat)
 
 

@@ -74,26 +74,23 @@ def elevation_fwhm_mm(
     return w0 * np.sqrt(1.0 + ((np.asarray(range_mm) - lens_focus_mm) / half_dof) ** 2)
 
 
-def gaussian_transfer(sigma: np.ndarray | float, n_fft: int) -> np.ndarray:
-    """DFT of a unit-peak Gaussian kernel centred at index 0 (circular).
+def gaussian_transfer(sigma: np.ndarray, n_fft: int) -> np.ndarray:
+    """DFT of unit-peak Gaussian kernels centred at index 0 (circular).
 
     Parameters
     ----------
-    sigma : float or ndarray, shape (m,)
-        Kernel standard deviation(s) in samples.
+    sigma : ndarray, shape (m,)
+        Kernel standard deviations in samples.
     n_fft : int
         Transform length.
 
     Returns
     -------
-    ndarray, shape (n_fft,) or (n_fft, m), float64
+    ndarray, shape (n_fft, m), float64
         The continuous Gaussian's Fourier transform sampled at the DFT
         frequencies: ``sigma sqrt(2 pi) exp(-2 (pi sigma nu)^2)``, real because
         the kernel is even; accurate for sigma above ~0.7 samples.
     """
-    nu = np.fft.fftfreq(n_fft)
-    sig = np.asarray(sigma, dtype=np.float64)
-    if sig.ndim == 0:
-        return sig * np.sqrt(2 * np.pi) * np.exp(-2 * (np.pi * sig * nu) ** 2)
-    s = sig[None, :]
-    return s * np.sqrt(2 * np.pi) * np.exp(-2 * (np.pi * s * nu[:, None]) ** 2)
+    nu = np.fft.fftfreq(n_fft)[:, None]
+    s = np.asarray(sigma, dtype=np.float64)[None, :]
+    return s * np.sqrt(2 * np.pi) * np.exp(-2 * (np.pi * s * nu) ** 2)
