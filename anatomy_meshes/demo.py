@@ -19,7 +19,7 @@ from pathlib import Path
 from vtkmodules.vtkCommonDataModel import vtkPolyData
 from vtkmodules.vtkCommonTransforms import vtkTransform
 from vtkmodules.vtkFiltersGeneral import vtkTransformFilter
-from vtkmodules.vtkFiltersSources import vtkCylinderSource, vtkSphereSource
+from vtkmodules.vtkFiltersSources import vtkSphereSource
 
 from anatomy_meshes import MESH_DIR, phantoms
 from anatomy_meshes.phantoms import box_mesh, cylinder_mesh_x, finish_mesh
@@ -35,11 +35,7 @@ def cylinder_mesh_y(
     resolution: int = 128,
 ) -> vtkPolyData:
     """Closed capped cylinder whose axis is the world y axis (elevation)."""
-    cyl = vtkCylinderSource()
-    cyl.SetRadius(radius_mm)
-    cyl.SetHeight(length_mm)
-    cyl.SetResolution(resolution)
-    cyl.CappingOn()
+    cyl = phantoms.capped_cylinder_source(radius_mm, length_mm, resolution)
     cyl.SetCenter(*centre_mm)
     return finish_mesh(cyl)
 

@@ -76,6 +76,18 @@ def sphere_mesh(
     return finish_mesh(sphere)
 
 
+def capped_cylinder_source(
+    radius_mm: float, length_mm: float, resolution: int
+) -> vtkCylinderSource:
+    """Capped cylinder source, axis along the world y axis, centred at the origin."""
+    cyl = vtkCylinderSource()
+    cyl.SetRadius(radius_mm)
+    cyl.SetHeight(length_mm)
+    cyl.SetResolution(resolution)
+    cyl.CappingOn()
+    return cyl
+
+
 def cylinder_mesh_x(
     centre_mm: tuple[float, float, float],
     radius_mm: float,
@@ -83,11 +95,7 @@ def cylinder_mesh_x(
     resolution: int = 96,
 ) -> vtkPolyData:
     """Closed capped cylinder whose axis is the world x axis."""
-    cyl = vtkCylinderSource()
-    cyl.SetRadius(radius_mm)
-    cyl.SetHeight(length_mm)
-    cyl.SetResolution(resolution)
-    cyl.CappingOn()
+    cyl = capped_cylinder_source(radius_mm, length_mm, resolution)
     transform = vtkTransform()
     transform.PostMultiply()
     transform.RotateZ(-90.0)  # source axis y -> world x
