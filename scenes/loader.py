@@ -16,6 +16,12 @@ import numpy as np
 from anatomy_meshes import MESH_DIR
 from scenes.errors import SceneError
 from scenes.meshes import MeshError, check_closed, principal_axis, read_mesh
+from scenes.procedure import (
+    HARMS,
+    REQUIRED_WITH_PROCEDURE,
+    ProcedureSpec,
+    build_procedure,
+)
 from scenes.schema import SchemaError, check_table, suggest
 from scenes.spec import (
     MAX_STRUCTURES,
@@ -95,6 +101,9 @@ def _check_sections(data: dict[str, Any]) -> dict[str, Any]:
         if value is None:
             if section.required:
                 raise SchemaError("", f"missing required section [{name}]")
+            if not section.array and any(f.required for f in section.fields.values()):
+                out[name] = None  # an optional section with required keys: absent
+                continue
             value = [] if section.array else {}
         if section.array:
             if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
@@ -131,6 +140,7 @@ def _build(ctx: _Context, tables: dict[str, Any]) -> SceneSpec:
     imaging = _build_imaging(ctx, tables["imaging"], probe)
     structures = _build_structures(ctx, tables["structures"])
     points = _build_points(ctx, tables["point_targets"], lo, hi)
+    procedure = _build_procedure(ctx, tables, structures, (lo, hi), probe, imaging)
     spec = SceneSpec(
         path=ctx.path,
         name=scene["name"],
@@ -145,6 +155,7 @@ def _build(ctx: _Context, tables: dict[str, Any]) -> SceneSpec:
         imaging=imaging,
         structures=structures,
         point_targets=points,
+        procedure=procedure,
     )
     if spec.n_voxels > 2**31 - 1:
         raise ctx.error(
@@ -230,6 +241,14 @@ def _build_structures(ctx: _Context, items: list[dict[str, Any]]) -> tuple[Struc
                 f"edges and {n_nonmanifold} non-manifold edges; voxelising needs a closed "
                 "surface",
             )
+        if item["role"] == "avoid" and item["harm"] is None:
+            raise ctx.error(
+                where, f"missing key 'harm' of an avoid structure (one of {', '.join(HARMS)})"
+            )
+        if item["role"] != "avoid" and item["harm"] is not None:
+            raise ctx.error(
+                where, f"harm: only an avoid structure has one (role is {item['role']!r})"
+            )
         given = item["fibre_direction"] is not None
         fibre = np.asarray(item["fibre_direction"]) if given else principal_axis(polydata)
         fibre = fibre / np.linalg.norm(fibre)
@@ -245,6 +264,7 @@ def _build_structures(ctx: _Context, items: list[dict[str, Any]]) -> tuple[Struc
                 role=item["role"],
                 fibre_direction=tuple(float(c) for c in fibre),
                 fibre_direction_given=given,
+                harm=item["harm"],
             )
         )
     return tuple(out)
@@ -263,3 +283,75 @@ def _build_points(
             )
         out.append(PointTargetSpec(**item))
     return tuple(out)
+
+
+def _build_procedure(
+    ctx: _Context,
+    tables: dict[str, Any],
+    structures: tuple[StructureSpec, ...],
+    bounds: tuple[np.ndarray, np.ndarray],
+    probe: ProbeSpec,
+    imaging: ImagingSettings,
+) -> ProcedureSpec | None:
+    """The procedure sections, cross-checked against the structures and bounds."""
+    lo, hi = bounds
+    present = [n for n in REQUIRED_WITH_PROCEDURE if tables[n] not in (None, [])]
+    if tables["procedure"] is None:
+        extra = present + (["dimensions"] if tables["dimensions"] else [])
+        if extra:
+            raise ctx.error(
+                "", f"section [{extra[0]}] needs a [procedure] section (family, region, ...)"
+            )
+        return None
+    for name in REQUIRED_WITH_PROCEDURE:
+        if name not in present:
+            brackets = f"[[{name}]]" if name in ("labels", "criteria") else f"[{name}]"
+            raise ctx.error("", f"missing section {brackets}: a procedure scene needs it")
+    roles = {s.name: s.role for s in structures}
+
+    def need_structure(where: str, name: str) -> None:
+        if name not in roles:
+            raise ctx.error(
+                where,
+                f"structure: no structure named {name!r}{suggest(name, roles)}; "
+                f"structures: {', '.join(roles)}",
+            )
+
+    def inside(where: str, key: str, point: tuple[float, float, float]) -> None:
+        if np.any(np.asarray(point) < lo) or np.any(np.asarray(point) > hi):
+            raise ctx.error(where, f"{key} {list(point)} lies outside the scene bounds")
+
+    target = tables["target"]
+    if target["structure"] is None and target["radius_mm"] is None:
+        raise ctx.error("[target]", "give the target structure or a radius_mm about point_mm")
+    if target["structure"] is not None:
+        need_structure("[target]", target["structure"])
+        if roles[target["structure"]] != "target":
+            raise ctx.error(
+                "[target]",
+                f"structure: {target['structure']!r} has role "
+                f'{roles[target["structure"]]!r}; set role = "target" on it',
+            )
+    inside("[target]", "point_mm", target["point_mm"])
+    needle = tables["needle"]
+    inside("[needle]", "entry_mm", needle["entry_mm"])
+    reach = float(np.linalg.norm(np.subtract(target["point_mm"], needle["entry_mm"])))
+    if reach > needle["length_mm"]:
+        raise ctx.error(
+            "[needle]",
+            f"length_mm: a {needle['length_mm']:g} mm needle cannot reach the target "
+            f"{reach:.1f} mm from entry_mm",
+        )
+    view = tables["canonical_view"]
+    inside("[canonical_view]", "position_mm", view["position_mm"])
+    if view["depth_mm"] is not None:
+        try:
+            imaging.with_(depth_mm=view["depth_mm"]).validate(probe.probe)
+        except SettingsError as exc:
+            raise ctx.error("[canonical_view]", f"depth_mm: {exc}") from None
+    for i, label in enumerate(tables["labels"]):
+        need_structure(f"labels[{i}]", label["structure"])
+    for i, dim in enumerate(tables["dimensions"]):
+        need_structure(f"dimensions[{i}]", dim["structure"])
+        inside(f"dimensions[{i}]", "at_mm", dim["at_mm"])
+    return build_procedure(tables)

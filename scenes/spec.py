@@ -8,6 +8,7 @@ A scene file is TOML::
     [imaging]        any field of simulator.probe.ImagingSettings
     [[structures]]   name, mesh, tissue, priority, colour, role, fibre_direction
     [[point_targets]] position_mm, reflectivity
+    + the procedure sections of ``scenes.procedure``
 
 ``SECTIONS`` is the single table of what is allowed; ``scenes.loader`` turns
 a file into the frozen ``SceneSpec`` below. World frame, millimetres, +z is
@@ -23,6 +24,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from scenes.procedure import HARMS, PROCEDURE_SECTIONS, ProcedureSpec
 from scenes.schema import (
     Field,
     Section,
@@ -97,6 +99,7 @@ SECTIONS: MappingProxyType = MappingProxyType(
                 "colour": Field("vec3", check=unit_interval_vec),
                 "role": Field("str", default="context", check=one_of(*ROLES)),
                 "fibre_direction": Field("vec3", check=non_zero_vec),
+                "harm": Field("str", check=one_of(*HARMS)),
             },
         ),
         "point_targets": Section(
@@ -108,6 +111,7 @@ SECTIONS: MappingProxyType = MappingProxyType(
                 ),
             },
         ),
+        **PROCEDURE_SECTIONS,
     }
 )
 
@@ -196,6 +200,9 @@ class StructureSpec:
         principal axis when the file gives none.
     fibre_direction_given : bool
         Whether the scene file gave the fibre direction.
+    harm : str or None
+        For an ``avoid`` structure, the harm it represents (key of
+        ``scenes.procedure.HARMS``); None otherwise.
     """
 
     name: str
@@ -207,6 +214,7 @@ class StructureSpec:
     role: str
     fibre_direction: tuple[float, float, float]
     fibre_direction_given: bool
+    harm: str | None = None
 
 
 @dataclass(frozen=True)
@@ -251,6 +259,9 @@ class SceneSpec:
         In file order (label = index + 1).
     point_targets : tuple of PointTargetSpec
         Point reflectors.
+    procedure : ProcedureSpec or None
+        Target, needle, canonical view, teaching and rubric of a procedure
+        scene; None for phantoms and demonstration scenes.
     """
 
     path: Path
@@ -266,6 +277,7 @@ class SceneSpec:
     imaging: ImagingSettings
     structures: tuple[StructureSpec, ...] = ()
     point_targets: tuple[PointTargetSpec, ...] = ()
+    procedure: ProcedureSpec | None = None
 
     @property
     def origin_mm(self) -> np.ndarray:
