@@ -92,7 +92,7 @@ def top_depth_mm(
         column, NaN when the column misses the structure or lies outside the
         image.
     """
-    col = int(round((lateral_mm - geometry.x0_mm) / geometry.pixel_mm))
+    col = round((lateral_mm - geometry.x0_mm) / geometry.pixel_mm)
     if not 0 <= col < geometry.cols:
         return float("nan")
     rows = np.nonzero(labels[:, col] == label)[0]

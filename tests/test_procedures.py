@@ -116,7 +116,7 @@ def test_canonical_view_shows_the_target(stem: str) -> None:
     world2probe = np.linalg.inv(frame.probe2world)
     x, _, z = (world2probe @ np.append(target.point_mm, 1.0))[:3]
     row, col = frame.geometry.pixel_of(x, z)
-    r, c = int(round(row)), int(round(col))
+    r, c = round(row), round(col)
     assert 0 <= r < frame.geometry.rows and 0 <= c < frame.geometry.cols
     assert frame.inside[r, c], "target point inside the imaged sector"
     if target.structure is not None:
@@ -135,9 +135,7 @@ def test_structures_appear_at_their_stated_depths(stem: str) -> None:
         assert section.area_mm2 > 0.2, f"{spec_label.structure} is not in the canonical image"
         if spec_label.depth_mm is None:
             continue
-        lateral = (
-            section.centroid_mm[0] if spec_label.lateral_mm is None else spec_label.lateral_mm
-        )
+        lateral = section.centroid_mm[0] if spec_label.lateral_mm is None else spec_label.lateral_mm
         depth = top_depth_mm(labels, frame.geometry, label, lateral)
         assert abs(depth - spec_label.depth_mm) <= 1.0, (
             f"{spec_label.structure}: near surface at {depth:.2f} mm on the column "

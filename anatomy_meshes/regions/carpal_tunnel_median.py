@@ -110,9 +110,7 @@ MESHES = {
     "palmar_cutaneous_branch.vtp": lambda: _tube_y(
         PALMAR_BRANCH_XZ, (PALMAR_BRANCH_R, PALMAR_BRANCH_R), 24
     ),
-    "ulnar_artery_wall.vtp": lambda: _tube_y(
-        ULNAR_ARTERY_XZ, (ULNAR_ARTERY_R, ULNAR_ARTERY_R), 48
-    ),
+    "ulnar_artery_wall.vtp": lambda: _tube_y(ULNAR_ARTERY_XZ, (ULNAR_ARTERY_R, ULNAR_ARTERY_R), 48),
     "ulnar_artery_lumen.vtp": lambda: _tube_y(
         ULNAR_ARTERY_XZ, (ULNAR_ARTERY_R - ULNAR_WALL, ULNAR_ARTERY_R - ULNAR_WALL), 48
     ),
