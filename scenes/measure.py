@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 from vtkmodules.util.numpy_support import vtk_to_numpy
-from vtkmodules.vtkCommonCore import vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkPlane, vtkPolyData
 from vtkmodules.vtkFiltersCore import vtkCutter, vtkStripper
-from vtkmodules.vtkFiltersGeneral import vtkOBBTree
 
 
 def chord_mm(mesh: vtkPolyData, at_mm: np.ndarray, axis: np.ndarray) -> float:
@@ -37,19 +35,39 @@ def chord_mm(mesh: vtkPolyData, at_mm: np.ndarray, axis: np.ndarray) -> float:
     at = np.asarray(at_mm, dtype=np.float64)
     d = np.asarray(axis, dtype=np.float64)
     d = d / np.linalg.norm(d)
-    tree = vtkOBBTree()
-    tree.SetDataSet(mesh)
-    tree.BuildLocator()
-    hits = vtkPoints()
-    far = 1e4
-    tree.IntersectWithLine(at - far * d, at + far * d, hits, None)
-    if hits.GetNumberOfPoints() == 0:
-        return float("nan")
-    t = np.sort(vtk_to_numpy(hits.GetData()).astype(np.float64) @ d - at @ d)
+    t = np.sort(_line_hits(mesh, at, d))
     before, after = t[t <= 0.0], t[t > 0.0]
     if before.size == 0 or after.size == 0:
         return float("nan")
     return float(after[0] - before[-1])
+
+
+def _line_hits(mesh: vtkPolyData, origin: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """Signed distances along the infinite line where it crosses the surface.
+
+    Moller-Trumbore against every triangle at once; a crossing exactly
+    through an edge or a vertex, found once per triangle sharing it, is
+    counted once.
+    """
+    pts = vtk_to_numpy(mesh.GetPoints().GetData()).astype(np.float64)
+    tri = vtk_to_numpy(mesh.GetPolys().GetConnectivityArray()).reshape(-1, 3)
+    p0, e1, e2 = pts[tri[:, 0]], pts[tri[:, 1]] - pts[tri[:, 0]], pts[tri[:, 2]] - pts[tri[:, 0]]
+    h = np.cross(direction, e2)
+    a = np.einsum("ij,ij->i", e1, h)
+    ok = np.abs(a) > 1e-12
+    f = np.zeros_like(a)
+    f[ok] = 1.0 / a[ok]
+    s = origin - p0
+    u = f * np.einsum("ij,ij->i", s, h)
+    q = np.cross(s, e1)
+    v = f * (q @ direction)
+    t = f * np.einsum("ij,ij->i", e2, q)
+    eps = 1e-9
+    hit = ok & (u >= -eps) & (v >= -eps) & (u + v <= 1.0 + eps)
+    t = np.sort(t[hit])
+    if t.size:
+        t = t[np.concatenate([[True], np.diff(t) > 1e-6])]
+    return t
 
 
 def section_area_mm2(mesh: vtkPolyData, at_mm: np.ndarray, normal: np.ndarray) -> float:

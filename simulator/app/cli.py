@@ -5,7 +5,10 @@ Commands:
 - (none): the desktop application;
 - ``render``: one B-mode frame of a scene to a PNG (and optionally the
   linear beam data to ``.npy`` with its geometry in a ``.json`` beside it);
-- ``bench``: frames per second and milliseconds per stage.
+- ``bench``: frames per second and milliseconds per stage;
+- ``scenes``: list the procedure library (``--json``);
+- ``check-scene FILE``: validate a scene file and run the procedure checks;
+- ``gallery --out DIR``: every procedure's canonical view, labelled.
 
 A user's mistake (a broken scene file, a setting outside the probe's range)
 prints ``error: ...`` naming what and where, and exits with status 2; never a
@@ -95,6 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--frames", type=int, default=60, help="frames timed per configuration")
     b.add_argument("--json", action="store_true", help="print one JSON object")
+    ls = sub.add_parser("scenes", help="list the procedure scenes (name, family, region, target)")
+    ls.add_argument("--json", action="store_true", help="print a JSON list of objects")
+    ls.add_argument("--all", action="store_true", help="include phantoms and the demo scene")
+    c = sub.add_parser(
+        "check-scene", help="validate a scene file (yours too) and run the procedure checks"
+    )
+    c.add_argument("file", type=Path, help="scene .toml file")
+    g = sub.add_parser("gallery", help="render each procedure's canonical view with labels")
+    g.add_argument("--out", required=True, type=Path, help="output folder (PNGs + index.html)")
+    g.add_argument("--scene", nargs="+", metavar="NAME", help="only these scenes")
     return parser
 
 
@@ -110,6 +123,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from simulator.app.bench import run_bench
 
             return run_bench(args)
+        if args.command in ("scenes", "check-scene", "gallery"):
+            from simulator.app import library_commands as lib
+
+            run = {"scenes": lib.run_scenes, "check-scene": lib.run_check_scene}
+            return run.get(args.command, lib.run_gallery)(args)
         from simulator.gui.viewer import run_app
 
         return run_app(args)
