@@ -27,7 +27,7 @@ from vtkmodules.vtkCommonDataModel import vtkPolyData
 
 from scenes.errors import SceneError
 from scenes.loader import load_scene_spec
-from scenes.meshes import read_mesh
+from scenes.meshes import load_mesh
 from scenes.spec import SceneSpec
 from scenes.voxelize import (
     NORMAL_SIGMA_VOX,
@@ -76,7 +76,7 @@ class Scene:
     @cached_property
     def meshes(self) -> dict[str, vtkPolyData]:
         """Structure name -> surface mesh (mm), read on first use, for the 3D view."""
-        return {s.name: read_mesh(s.mesh_path) for s in self.spec.structures}
+        return {s.name: load_mesh(s.mesh_path, self.spec.mesh_matrix) for s in self.spec.structures}
 
 
 def default_cache_dir() -> Path:

@@ -16,7 +16,7 @@ import numpy as np
 
 from scenes.cache import Scene
 from scenes.measure import chord_mm, section_area_mm2
-from scenes.meshes import read_mesh
+from scenes.meshes import load_mesh
 from scenes.spec import SceneSpec, StructureSpec
 from simulator.engine import BModeEngine, BModeFrame, FrameRequest
 from simulator.image_labels import label_image, section_of, top_depth_mm
@@ -162,7 +162,7 @@ def check_dimensions(spec: SceneSpec) -> list[Finding]:
     """Stated sizes against the meshes (``SIZE_TOLERANCE``)."""
     out = []
     for i, dim in enumerate(spec.procedure.dimensions if spec.procedure else ()):
-        mesh = read_mesh(spec.structure(dim.structure).mesh_path)
+        mesh = load_mesh(spec.structure(dim.structure).mesh_path, spec.mesh_matrix)
         measure = section_area_mm2 if dim.quantity == "csa" else chord_mm
         value = measure(mesh, np.asarray(dim.at_mm), np.asarray(dim.axis))
         if not abs(value - dim.value) <= SIZE_TOLERANCE * dim.value:

@@ -15,7 +15,7 @@ import numpy as np
 
 from anatomy_meshes import MESH_DIR
 from scenes.errors import SceneError
-from scenes.meshes import MeshError, check_closed, principal_axis, read_mesh
+from scenes.meshes import MeshError, check_closed, load_mesh, principal_axis
 from scenes.procedure import (
     HARMS,
     REQUIRED_WITH_PROCEDURE,
@@ -31,6 +31,7 @@ from scenes.spec import (
     SceneSpec,
     StructureSpec,
     default_colour,
+    mesh_transform_matrix,
 )
 from simulator.probe import PROBES, ImagingSettings, SettingsError
 from simulator.tissues import TISSUES
@@ -138,7 +139,11 @@ def _build(ctx: _Context, tables: dict[str, Any]) -> SceneSpec:
         )
     probe = _build_probe(ctx, tables["probe"])
     imaging = _build_imaging(ctx, tables["imaging"], probe)
-    structures = _build_structures(ctx, tables["structures"])
+    mt = tables["mesh_transform"]
+    matrix = mesh_transform_matrix(mt["scale"], mt["rotate_deg"], mt["translate_mm"])
+    structures = _build_structures(
+        ctx, tables["structures"], None if np.array_equal(matrix, np.eye(4)) else matrix
+    )
     points = _build_points(ctx, tables["point_targets"], lo, hi)
     procedure = _build_procedure(ctx, tables, structures, (lo, hi), probe, imaging)
     spec = SceneSpec(
@@ -156,6 +161,7 @@ def _build(ctx: _Context, tables: dict[str, Any]) -> SceneSpec:
         structures=structures,
         point_targets=points,
         procedure=procedure,
+        mesh_transform=tuple(float(v) for v in matrix.ravel()),
     )
     if spec.n_voxels > 2**31 - 1:
         raise ctx.error(
@@ -205,7 +211,9 @@ def resolve_mesh_path(mesh: str, scene_dir: Path) -> Path | None:
     return None
 
 
-def _build_structures(ctx: _Context, items: list[dict[str, Any]]) -> tuple[StructureSpec, ...]:
+def _build_structures(
+    ctx: _Context, items: list[dict[str, Any]], matrix: np.ndarray | None
+) -> tuple[StructureSpec, ...]:
     if len(items) > MAX_STRUCTURES:
         raise ctx.error("[[structures]]", f"{len(items)} structures; at most {MAX_STRUCTURES}")
     seen: dict[str, int] = {}
@@ -230,7 +238,7 @@ def _build_structures(ctx: _Context, items: list[dict[str, Any]]) -> tuple[Struc
             )
             raise ctx.error(where, f"mesh file {item['mesh']!r} not found ({looked})")
         try:
-            polydata = read_mesh(mesh_path)
+            polydata = load_mesh(mesh_path, matrix)
         except MeshError as exc:
             raise ctx.error(where, str(exc)) from None
         n_open, n_nonmanifold = check_closed(polydata)

@@ -116,6 +116,34 @@ def _read_uncached(path: Path, ext: str) -> vtkPolyData:
     return out
 
 
+def load_mesh(path: str | Path, matrix: np.ndarray | None = None) -> vtkPolyData:
+    """``read_mesh``, then the scene's mesh-to-scene transform when there is one.
+
+    Parameters
+    ----------
+    path : str or Path
+        Mesh file.
+    matrix : ndarray, shape (4, 4), optional
+        ``SceneSpec.mesh_matrix``; None leaves the coordinates as they are.
+    """
+    mesh = read_mesh(path)
+    if matrix is None:
+        return mesh
+    pts = mesh_points(mesh)
+    moved = pts @ matrix[:3, :3].T + matrix[:3, 3]
+    out = vtkPolyData()
+    out.DeepCopy(mesh)
+    out.GetPoints().SetData(numpy_support.numpy_to_vtk(moved, deep=True))
+    if np.linalg.det(matrix[:3, :3]) < 0:  # a mirror turns the surface inside out
+        from vtkmodules.vtkFiltersCore import vtkReverseSense
+
+        flip = vtkReverseSense()
+        flip.SetInputData(out)
+        flip.Update()
+        out = flip.GetOutput()
+    return out
+
+
 def check_closed(polydata: vtkPolyData) -> tuple[int, int]:
     """Count the edges that keep a surface from being watertight.
 

@@ -8,6 +8,7 @@ A scene file is TOML::
     [imaging]        any field of simulator.probe.ImagingSettings
     [[structures]]   name, mesh, tissue, priority, colour, role, fibre_direction
     [[point_targets]] position_mm, reflectivity
+    [mesh_transform] scale, rotate_deg, translate_mm  (meshes not in scene mm)
     + the procedure sections of ``scenes.procedure``
 
 ``SECTIONS`` is the single table of what is allowed; ``scenes.loader`` turns
@@ -109,6 +110,13 @@ SECTIONS: MappingProxyType = MappingProxyType(
                 "reflectivity": Field(
                     "float", required=True, check=in_range(0.0, 1.0, lo_open=True)
                 ),
+            },
+        ),
+        "mesh_transform": Section(
+            fields={
+                "scale": Field("float", default=1.0, check=in_range(0.0, 1e6, lo_open=True)),
+                "rotate_deg": Field("vec3", default=(0.0, 0.0, 0.0)),
+                "translate_mm": Field("vec3", default=(0.0, 0.0, 0.0)),
             },
         ),
         **PROCEDURE_SECTIONS,
@@ -262,6 +270,10 @@ class SceneSpec:
     procedure : ProcedureSpec or None
         Target, needle, canonical view, teaching and rubric of a procedure
         scene; None for phantoms and demonstration scenes.
+    mesh_transform : tuple of 16 float
+        Row-major 4x4 matrix taking mesh-file coordinates to the scene frame
+        (``[mesh_transform]``: scale, then rotation about x, y, z, then
+        translation); the identity when the file has no such section.
     """
 
     path: Path
@@ -278,6 +290,13 @@ class SceneSpec:
     structures: tuple[StructureSpec, ...] = ()
     point_targets: tuple[PointTargetSpec, ...] = ()
     procedure: ProcedureSpec | None = None
+    mesh_transform: tuple[float, ...] = tuple(np.eye(4).ravel())
+
+    @property
+    def mesh_matrix(self) -> np.ndarray | None:
+        """Mesh-to-scene matrix, shape (4, 4); None when it is the identity."""
+        m = np.asarray(self.mesh_transform, dtype=np.float64).reshape(4, 4)
+        return None if np.array_equal(m, np.eye(4)) else m
 
     @property
     def origin_mm(self) -> np.ndarray:
@@ -308,3 +327,15 @@ class SceneSpec:
             if s.name == name:
                 return s
         raise KeyError(f"scene {self.name!r} has no structure named {name!r}")
+
+
+def mesh_transform_matrix(
+    scale: float, rotate_deg: tuple[float, float, float], translate_mm: tuple[float, float, float]
+) -> np.ndarray:
+    """4x4 matrix: scale, rotate about world x then y then z (degrees), translate (mm)."""
+    from scipy.spatial.transform import Rotation
+
+    m = np.eye(4)
+    m[:3, :3] = scale * Rotation.from_euler("xyz", rotate_deg, degrees=True).as_matrix()
+    m[:3, 3] = translate_mm
+    return m

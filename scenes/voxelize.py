@@ -14,7 +14,7 @@ from vtkmodules.util import numpy_support
 from vtkmodules.vtkCommonDataModel import vtkPolyData
 from vtkmodules.vtkImagingStencil import vtkImageStencilToImage, vtkPolyDataToImageStencil
 
-from scenes.meshes import read_mesh
+from scenes.meshes import load_mesh
 from scenes.spec import SceneSpec
 from simulator.tissues import get_tissue
 from simulator.volume import AcousticVolume, StructureAcoustics, interface_normals
@@ -122,7 +122,10 @@ def paint_labels(spec: SceneSpec) -> np.ndarray:
     order = sorted(range(len(spec.structures)), key=lambda i: (spec.structures[i].priority, i))
     for i in order:
         result = mesh_mask(
-            read_mesh(spec.structures[i].mesh_path), spec.origin_mm, spec.voxel_mm, shape
+            load_mesh(spec.structures[i].mesh_path, spec.mesh_matrix),
+            spec.origin_mm,
+            spec.voxel_mm,
+            shape,
         )
         if result is None:
             continue
