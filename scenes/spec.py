@@ -130,6 +130,7 @@ DEFAULT_COLOURS: MappingProxyType = MappingProxyType(
         "fat": (0.98, 0.90, 0.55),
         "muscle": (0.75, 0.30, 0.28),
         "tendon": (0.95, 0.95, 0.85),
+        "tendinosis": (0.95, 0.55, 0.35),
         "ligament": (0.85, 0.85, 0.70),
         "fascia": (0.80, 0.80, 0.80),
         "nerve": (1.00, 0.85, 0.20),

@@ -210,6 +210,30 @@ _TABLE: tuple[Tissue, ...] = (
         },
     ),
     _t(
+        "tendinosis",
+        speed_m_s=1640.0,
+        density_kg_m3=1080.0,
+        atten_db_cm_mhz=1.0,
+        atten_exponent=1.0,
+        backscatter_db=-6.0,
+        texture="fibrillar",
+        anisotropy_db=4.0,
+        anisotropy_width_deg=10.0,
+        interface_lobe_deg=10.0,
+        interface_diffuse=0.4,
+        sources={
+            "speed_m_s": "assumed (degenerate tendon: more water, between tendon and fluid)",
+            "density_kg_m3": "assumed (between tendon B25 and fluid KW)",
+            "atten_db_cm_mhz": "assumed (less collagen than tendon D23)",
+            "atten_exponent": "assumed (soft tissue y = 1)",
+            "backscatter_db": (
+                "textbook (tendinosis, enthesopathy, fasciitis: hypoechoic, fibrillar "
+                "pattern partly lost)"
+            ),
+            "anisotropy_db": "textbook (disorganised fibres: little anisotropy)",
+        },
+    ),
+    _t(
         "ligament",
         speed_m_s=1664.0,
         density_kg_m3=1101.0,
