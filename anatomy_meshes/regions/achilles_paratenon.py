@@ -16,12 +16,13 @@ Dimensions (mm unless stated), typical adult values:
   1 mm in health; modelled as a 0.8 ring (the potential space of a
   paratenon injection; thickened and hypoechoic in paratendinopathy) [Kvist],
   [Paav];
+- superficial crural fascia 0.25, enclosing paratenon and tendon [Bianchi];
 - Achilles tendon at the mid-portion: flat oval, 13 wide (normal 12-15) and
   5.5 thick antero-posteriorly (normal 4-6, > 6 suggests tendinopathy),
   top at 3.8 [Fornage], [Ying], [Bianchi];
 - Kager's fat pad: the triangle of fat between the tendon and the deep
   posterior compartment, about 20 wide and 10 deep at this level, from 10.1 to
-  20.1 [Jac], [Theo];
+  20.1 (its top under the fascia at 10.35) [Jac], [Theo];
 - deep transverse crural fascia 0.5 at 20.1-20.6; flexor hallucis long muscle
   deep to it (the muscle belly reaches this level, down to ~30) [Jac];
 - lateral, subcutaneous: small saphenous vein 3.2 outer diameter (lumen 2.6),
@@ -66,6 +67,9 @@ TENDON_SEMI = (6.5, 2.75)  # 13.0 wide, 5.5 thick, top at 3.8
 TENDON_EXPONENT = 2.2  # slightly flattened oval
 PARATENON_MM = 0.8
 PARATENON_SEMI = (TENDON_SEMI[0] + PARATENON_MM, TENDON_SEMI[1] + PARATENON_MM)
+#: Superficial crural fascia: the thin sheet that splits to enclose tendon and paratenon.
+CRURAL_FASCIA_MM = 0.25
+CRURAL_SEMI = (PARATENON_SEMI[0] + CRURAL_FASCIA_MM, PARATENON_SEMI[1] + CRURAL_FASCIA_MM)
 
 #: Kager's fat pad: centre (x, z), semi-axes; top 10.1 at the tendon's deep paratenon.
 KAGER_CENTRE_XZ = (0.5, 15.1)
@@ -109,6 +113,9 @@ def _tube_y(
 MESHES = {
     "skin.vtp": lambda: box((-HALF_X, HALF_X, -HALF_Y, HALF_Y, 0.0, SKIN_MM)),
     "subcutaneous_fat.vtp": lambda: box((-HALF_X, HALF_X, -HALF_Y, HALF_Y, SKIN_MM, FAT_BOTTOM_MM)),
+    "superficial_crural_fascia.vtp": lambda: _tube_y(
+        TENDON_CENTRE_XZ, CRURAL_SEMI, 64, TENDON_EXPONENT
+    ),
     "paratenon.vtp": lambda: _tube_y(TENDON_CENTRE_XZ, PARATENON_SEMI, 64, TENDON_EXPONENT),
     "achilles_tendon.vtp": lambda: _tube_y(TENDON_CENTRE_XZ, TENDON_SEMI, 64, TENDON_EXPONENT),
     "kager_fat_pad.vtp": lambda: _tube_y(KAGER_CENTRE_XZ, KAGER_SEMI, 48),
