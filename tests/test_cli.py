@@ -132,3 +132,11 @@ def test_bench_json_has_the_figures(capsys):
     assert result["fps"] > 0
     assert set(result["variants"]) == {"linear_128_lines_4cm", "curvilinear_8cm"}
     assert result["scene_load"]["cached_load_s"] < result["scene_load"]["first_load_s"]
+
+
+def test_app_scene_option_reports_a_broken_file_before_opening_a_window(tmp_path, capsys):
+    bad = tmp_path / "mine.toml"
+    bad.write_text("[scene]\nname = 'x'\n")
+    assert main(["--scene", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "missing required key 'seed'" in err

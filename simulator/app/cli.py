@@ -73,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="main.py",
         description="Ultrasound-guided injection simulator. Without a command: the app.",
     )
+    parser.add_argument(
+        "--scene",
+        dest="app_scene",
+        metavar="NAME_OR_FILE",
+        help=f"app only: open this scene (a library name or any .toml; default: {DEFAULT_SCENE})",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     r = sub.add_parser("render", help="render one B-mode frame of a scene to a PNG")
     r.add_argument(

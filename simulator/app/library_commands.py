@@ -78,15 +78,19 @@ def run_check_scene(args: argparse.Namespace) -> int:
     for i, s in enumerate(spec.structures, start=1):
         role = s.role + (f" ({s.harm})" if s.harm else "")
         print(f"  {s.name:<28} {s.tissue:<14} {role:<28} {counts[i] * voxel_ml:>10.3f}")
-        if counts[i] == 0:
-            print(f"    warning: {s.name!r} covers no voxel (outside the bounds or hidden)")
+    empty = [s.name for i, s in enumerate(spec.structures, start=1) if counts[i] == 0]
+    for name in empty:
+        print(
+            f"  check failed: structures: {name!r} covers no voxel (outside the bounds, "
+            "hidden by higher-priority structures, or a wrong [mesh_transform])"
+        )
     if spec.procedure is None:
         print("  no [procedure] section: anatomy only, no procedure checks")
-        return 0
+        return EXIT_CHECK_FAILED if empty else 0
     proc = spec.procedure
     print(f"  procedure: {proc.family}, {proc.region}: {proc.target_text}")
     findings = check_scene(scene)
-    if not findings:
+    if not findings and not empty:
         print(
             "  checks passed: target in the canonical view, labelled structures at their "
             "depths, needle path clear, sizes as stated"

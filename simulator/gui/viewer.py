@@ -349,19 +349,25 @@ def run_app(args: argparse.Namespace | None = None) -> int:
     Parameters
     ----------
     args : argparse.Namespace, optional
-        Parsed command line of ``main.py`` (no fields are used yet).
+        Parsed command line of ``main.py``: ``app_scene`` (a scene name or
+        any ``.toml`` file) is the scene to open.
 
     Returns
     -------
     int
         Exit status of the Qt event loop.
     """
-    del args  # nothing to configure yet
+    scene = getattr(args, "app_scene", None) or DEFAULT_SCENE
+    if args is not None and getattr(args, "app_scene", None):
+        from scenes import load_scene_spec
+        from scenes.cache import find_scene
+
+        load_scene_spec(find_scene(scene))  # a broken file: error before any window
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         app = QApplication(sys.argv[:1])
     app.setApplicationName("Injection simulator")
     apply_dark_theme(app)
-    window = ViewerWindow()
+    window = ViewerWindow(scene=scene)
     window.show()
     return int(app.exec())
