@@ -76,7 +76,7 @@ def section_of(labels: np.ndarray, geometry: ImageGeometry, label: int) -> Secti
     rr, cc = np.nonzero(labels == label)
     if rr.size == 0:
         return Section(label, 0.0, (float("nan"), float("nan")))
-    x, z = geometry.position_of(cc.mean(), rr.mean())
+    x, z = geometry.position_of(rr.mean(), cc.mean())
     return Section(label, rr.size * geometry.pixel_mm**2, (float(x), float(z)))
 
 
