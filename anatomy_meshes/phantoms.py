@@ -18,9 +18,9 @@ from vtkmodules.vtkCommonTransforms import vtkTransform
 from vtkmodules.vtkFiltersCore import vtkCleanPolyData, vtkTriangleFilter
 from vtkmodules.vtkFiltersGeneral import vtkTransformFilter
 from vtkmodules.vtkFiltersSources import vtkCubeSource, vtkCylinderSource, vtkSphereSource
-from vtkmodules.vtkIOXML import vtkXMLPolyDataWriter
 
 from anatomy_meshes import MESH_DIR
+from anatomy_meshes.primitives import write_mesh
 
 #: Output folder of the phantom meshes.
 PHANTOM_DIR: Path = MESH_DIR / "phantoms"
@@ -108,16 +108,7 @@ def cylinder_mesh_x(
 
 def write_vtp(polydata: vtkPolyData, path: Path) -> None:
     """Write ``polydata`` as uncompressed binary (raw appended) VTK XML."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    writer = vtkXMLPolyDataWriter()
-    writer.SetFileName(str(path))
-    writer.SetInputData(polydata)
-    writer.SetDataModeToAppended()
-    writer.EncodeAppendedDataOff()
-    writer.SetCompressorTypeToNone()
-    writer.SetHeaderTypeToUInt64()
-    if writer.Write() != 1:
-        raise OSError(f"could not write mesh file {path}")
+    write_mesh(polydata, path, compressed=False)
 
 
 #: File name -> builder of each phantom mesh.

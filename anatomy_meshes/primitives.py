@@ -378,10 +378,12 @@ def merge(parts: Sequence[vtkPolyData]) -> vtkPolyData:
     return polydata(np.concatenate(points), np.concatenate(tris))
 
 
-def write_mesh(mesh: vtkPolyData, path: Path) -> None:
-    """Write ``mesh`` as zlib-compressed binary VTK XML PolyData (``.vtp``).
+def write_mesh(mesh: vtkPolyData, path: Path, *, compressed: bool = True) -> None:
+    """Write ``mesh`` as binary (raw appended) VTK XML PolyData (``.vtp``).
 
-    Compression and 32-bit headers keep the committed files small; the
+    ``compressed`` (the procedure meshes): zlib with 32-bit headers and ids,
+    which keeps the committed files small; otherwise uncompressed with 64-bit
+    headers (the phantom and demo meshes, written so since issue 2). The
     bytes depend only on the mesh, so regeneration is byte-identical.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -390,8 +392,12 @@ def write_mesh(mesh: vtkPolyData, path: Path) -> None:
     writer.SetInputData(mesh)
     writer.SetDataModeToAppended()
     writer.EncodeAppendedDataOff()
-    writer.SetCompressorTypeToZLib()
-    writer.SetHeaderTypeToUInt32()
-    writer.SetIdTypeToInt32()
+    if compressed:
+        writer.SetCompressorTypeToZLib()
+        writer.SetHeaderTypeToUInt32()
+        writer.SetIdTypeToInt32()
+    else:
+        writer.SetCompressorTypeToNone()
+        writer.SetHeaderTypeToUInt64()
     if writer.Write() != 1:
         raise OSError(f"could not write mesh file {path}")
