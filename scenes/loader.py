@@ -185,6 +185,13 @@ def _build_probe(ctx: _Context, table: dict[str, Any]) -> ProbeSpec:
             f"model: unknown probe {table['model']!r}{suggest(table['model'], PROBES)}; "
             f"known probes: {', '.join(PROBES)}",
         )
+    for i, name in enumerate(table.get("choices", ())):
+        if name not in PROBES:
+            raise ctx.error(
+                "[probe]",
+                f"choices[{i}]: unknown probe {name!r}{suggest(name, PROBES)}; "
+                f"known probes: {', '.join(PROBES)}",
+            )
     return ProbeSpec(**table)
 
 

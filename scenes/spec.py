@@ -74,6 +74,7 @@ SECTIONS: MappingProxyType = MappingProxyType(
                 "yaw_deg": Field("float", default=0.0),
                 "tilt_deg": Field("float", default=0.0),
                 "rock_deg": Field("float", default=0.0),
+                "choices": Field("strs", default=()),
             },
         ),
         "imaging": Section(
@@ -165,6 +166,9 @@ class ProbeSpec:
         World position of the transducer face centre, mm.
     yaw_deg, tilt_deg, rock_deg : float
         Clinical angles (see ``simulator.probe.rotation_deg``), degrees.
+    choices : tuple of str
+        Other probe models the user may switch to in this scene (keys of
+        ``simulator.probe.PROBES``); empty when only ``model`` fits.
     """
 
     model: str
@@ -172,6 +176,12 @@ class ProbeSpec:
     yaw_deg: float = 0.0
     tilt_deg: float = 0.0
     rock_deg: float = 0.0
+    choices: tuple[str, ...] = ()
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """``model`` followed by the other allowed ``choices``, without repeats."""
+        return tuple(dict.fromkeys((self.model, *self.choices)))
 
     @property
     def probe(self) -> ProbeModel:
