@@ -9,6 +9,10 @@ on load), scalars a small ``meta.json``; each entry is written to a temporary
 folder and renamed into place, so a killed program never leaves half an
 entry. An unreadable entry is rebuilt. No pickles: the per-label
 ``StructureAcoustics`` are rebuilt from the scene and the tissue table.
+
+``load_scene`` reports its progress to an optional ``progress(fraction,
+message)`` callback; an exception raised by the callback propagates, which
+abandons the load (nothing half-written is left in the cache).
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ from scenes.meshes import load_mesh
 from scenes.spec import SceneSpec
 from scenes.voxelize import (
     NORMAL_SIGMA_VOX,
-    build_volume,
+    ProgressCallback,
+    ProgressRange,
+    _build,
     impedance_per_label,
     structure_acoustics,
 )
@@ -42,6 +48,11 @@ CACHE_FORMAT_VERSION = 1
 
 #: Folder of the built-in scene files.
 SCENES_DIR: Path = Path(__file__).resolve().parent
+
+#: Progress fractions of ``load_scene``'s stages (the rest of a miss is voxelising).
+_PROGRESS_SPEC_READ = 0.04
+_PROGRESS_CACHE_CHECKED = 0.05
+_PROGRESS_BUILT = 0.97
 
 _ARRAYS = (
     "labels",
@@ -128,7 +139,11 @@ def cache_key(spec: SceneSpec) -> str:
     return h.hexdigest()
 
 
-def load_scene(path_or_name: str | Path, cache_dir: str | Path | None = None) -> Scene:
+def load_scene(
+    path_or_name: str | Path,
+    cache_dir: str | Path | None = None,
+    progress: ProgressCallback | None = None,
+) -> Scene:
     """Load a scene, building its volume or taking it from the cache.
 
     Parameters
@@ -138,6 +153,14 @@ def load_scene(path_or_name: str | Path, cache_dir: str | Path | None = None) ->
         recursively under the scenes package, e.g. ``"phantom_bone_slab"``).
     cache_dir : str or Path, optional
         Cache folder; default ``default_cache_dir()``.
+    progress : callable ``(fraction, message) -> None``, optional
+        Told each stage: ``"reading scene file"``, ``"checking cache"``, then
+        on a hit ``"reading cache"``, on a miss ``"voxelising femur (3/11)"``
+        for each structure (about 25 % of the range, as measured),
+        ``"interface normals"`` (about 70 %) and ``"writing cache"``. Fractions are in [0, 1] and
+        never decrease; the last call is ``(1.0, "ready")``. An exception
+        raised by ``progress`` propagates out of ``load_scene`` unchanged:
+        raise one to abandon a load (no cache entry is written then).
 
     Returns
     -------
@@ -148,15 +171,22 @@ def load_scene(path_or_name: str | Path, cache_dir: str | Path | None = None) ->
     SceneError
         Invalid scene file or unknown scene name.
     """
+    report = ProgressRange(progress)
+    report(0.0, "reading scene file")
     path = find_scene(path_or_name)
     spec = load_scene_spec(path)
+    report(_PROGRESS_SPEC_READ, "checking cache")
     root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     entry = root / f"{spec.name}-{cache_key(spec)[:32]}"
+    report(_PROGRESS_CACHE_CHECKED, "reading cache")
     volume = _read_entry(entry, spec)
     if volume is not None:
+        report(1.0, "ready")
         return Scene(spec=spec, volume=volume, path=path, cache_hit=True)
-    volume = build_volume(spec)
+    volume = _build(spec, report.sub(_PROGRESS_CACHE_CHECKED, _PROGRESS_BUILT))
+    report(_PROGRESS_BUILT, "writing cache")
     _write_entry(entry, volume)
+    report(1.0, "ready")
     return Scene(spec=spec, volume=volume, path=path, cache_hit=False)
 
 
