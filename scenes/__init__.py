@@ -2,9 +2,10 @@
 
 Main entry points::
 
-    load_scene(path_or_name, cache_dir=None) -> Scene        # spec + volume (cached)
+    load_scene(path_or_name, cache_dir=None, progress=None) -> Scene  # spec + volume (cached)
     load_scene_spec(path) -> SceneSpec                        # validation only
-    build_volume(spec) -> AcousticVolume                      # voxelise, uncached
+    build_volume(spec, progress=None) -> AcousticVolume       # voxelise, uncached
+    skin.skin_surface(scene) -> SkinSurface                   # where the probe rests
     list_scene_files() -> list[Path]
 
 Every user mistake raises ``SceneError`` naming the file and the field.

@@ -9,6 +9,7 @@ an STL (one copy of each point per triangle) becomes a connected surface.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +31,10 @@ READERS = {
 }
 
 _CACHE: dict[tuple[str, int, int], vtkPolyData] = {}
+#: Serialises mesh reading and checking across threads: cached meshes are
+#: shared, and VTK filters build links on their input (the scene loader and the
+#: scene picker's validator read meshes on two worker threads at once).
+_LOCK = threading.RLock()
 
 
 class MeshError(ValueError):
@@ -83,14 +88,15 @@ def read_mesh(path: str | Path) -> vtkPolyData:
     except OSError as exc:
         raise MeshError(f"mesh file '{path}': cannot read it ({exc.strerror})") from None
     key = (str(path), stat.st_mtime_ns, stat.st_size)
-    cached = _CACHE.get(key)
-    if cached is not None:
-        return cached
-    polydata = _read_uncached(path, ext)
-    for old in [k for k in _CACHE if k[0] == key[0]]:
-        del _CACHE[old]
-    _CACHE[key] = polydata
-    return polydata
+    with _LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None:
+            return cached
+        polydata = _read_uncached(path, ext)
+        for old in [k for k in _CACHE if k[0] == key[0]]:
+            del _CACHE[old]
+        _CACHE[key] = polydata
+        return polydata
 
 
 def _read_uncached(path: Path, ext: str) -> vtkPolyData:
@@ -125,10 +131,24 @@ def load_mesh(path: str | Path, matrix: np.ndarray | None = None) -> vtkPolyData
         Mesh file.
     matrix : ndarray, shape (4, 4), optional
         ``SceneSpec.mesh_matrix``; None leaves the coordinates as they are.
+
+    Returns
+    -------
+    vtkPolyData
+        The caller's own copy (safe to hand to another thread).
     """
     mesh = read_mesh(path)
-    if matrix is None:
-        return mesh
+    with _LOCK:
+        if matrix is None:
+            # a private copy: VTK filters and mappers build links and cell tables
+            # on their input, so threads must not share one polydata
+            out = vtkPolyData()
+            out.DeepCopy(mesh)
+            return out
+        return _transformed(mesh, matrix)
+
+
+def _transformed(mesh: vtkPolyData, matrix: np.ndarray) -> vtkPolyData:
     pts = mesh_points(mesh)
     moved = pts @ matrix[:3, :3].T + matrix[:3, 3]
     out = vtkPolyData()
@@ -159,6 +179,12 @@ def check_closed(polydata: vtkPolyData) -> tuple[int, int]:
     n_nonmanifold_edges : int
         Edges shared by more than two triangles.
     """
+    with _LOCK:
+        counts = _count_open_edges(polydata)
+    return counts[0], counts[1]
+
+
+def _count_open_edges(polydata: vtkPolyData) -> list[int]:
     counts = []
     for boundary in (True, False):
         edges = vtkFeatureEdges()
@@ -170,7 +196,7 @@ def check_closed(polydata: vtkPolyData) -> tuple[int, int]:
         edges.ColoringOff()
         edges.Update()
         counts.append(int(edges.GetOutput().GetNumberOfLines()))
-    return counts[0], counts[1]
+    return counts
 
 
 def mesh_points(polydata: vtkPolyData) -> np.ndarray:

@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             run = {"scenes": lib.run_scenes, "check-scene": lib.run_check_scene}
             return run.get(args.command, lib.run_gallery)(args)
-        from simulator.gui.viewer import run_app
+        from simulator.gui.run import run_app
 
         return run_app(args)
     except (UserError, SettingsError) as exc:

@@ -2,14 +2,26 @@
 
 Modules
 -------
-viewer
-    The B-mode viewer window and ``run_app``, the desktop entry point.
+run
+    ``run_app``, the desktop entry point.
+main_window
+    The practice / demonstration window: ultrasound screen, docks, toolbar.
+presentation
+    The projector window of demonstration mode.
 image_view
-    The widget that draws a B-mode frame with its depth scale and notch marker.
-controls
-    Side-panel widgets: imaging settings, TGC sliders, probe pose.
-render_worker
-    Single-worker, latest-request-wins rendering off the GUI thread.
+    The ultrasound screen: image, depth scale, markers, readout, calipers,
+    labels overlay, freeze badge.
+anatomy_view
+    The VTK 3D view: anatomy, probe, image plane in place, needle.
+controls, needle_panel, procedure_panel
+    Side panels: imaging (presets, probe, TGC), probe pose, needle, the
+    scene picker and teaching text.
+keymap, help_overlay
+    The shortcut table and the help drawn from it.
+render_worker, scene_loader
+    Frames and scenes computed off the GUI thread (latest request wins).
+settings_store
+    What is remembered between runs (QSettings).
 theme
     Dark, projector-legible palette and fonts.
 

@@ -1,13 +1,11 @@
-"""Side-panel controls: imaging settings, TGC sliders and the probe pose."""
+"""Side-panel controls: imaging settings, presets, TGC sliders and the probe pose."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
-import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
@@ -17,50 +15,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from simulator.probe import N_TGC_BANDS, ImagingSettings, ProbeModel, probe_pose
+from simulator.presets import PRESETS, SCENE_PRESET
+from simulator.probe import N_TGC_BANDS, ImagingSettings, ProbeModel
+from simulator.probe_control import ProbeHandle
 
 #: TGC slider range, dB (the engine accepts -40..40).
 TGC_RANGE_DB = 20
-
-
-@dataclass(frozen=True)
-class ProbePoseState:
-    """The probe pose as the user edits it.
-
-    Attributes
-    ----------
-    position_mm : tuple of 3 float
-        Transducer face centre in the scene frame, mm.
-    yaw_deg, tilt_deg, rock_deg : float
-        Clinical angles (see ``simulator.probe.rotation_deg``), degrees.
-    """
-
-    position_mm: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    yaw_deg: float = 0.0
-    tilt_deg: float = 0.0
-    rock_deg: float = 0.0
-
-    def probe2world(self) -> np.ndarray:
-        """The 4x4 float64 ``probe2world`` transform, mm."""
-        return probe_pose(self.position_mm, self.yaw_deg, self.tilt_deg, self.rock_deg)
-
-    def moved(self, dx_mm: float = 0.0, dy_mm: float = 0.0) -> ProbePoseState:
-        """Copy slid on the skin by ``(dx_mm, dy_mm)`` in the scene frame."""
-        x, y, z = self.position_mm
-        return replace(self, position_mm=(round(x + dx_mm, 6), round(y + dy_mm, 6), z))
-
-    def with_field(self, name: str, value: float) -> ProbePoseState:
-        """Copy with ``x_mm``, ``y_mm``, ``yaw_deg``, ``tilt_deg`` or ``rock_deg`` set."""
-        x, y, z = self.position_mm
-        if name == "x_mm":
-            return replace(self, position_mm=(float(value), y, z))
-        if name == "y_mm":
-            return replace(self, position_mm=(x, float(value), z))
-        if name in ("yaw_deg", "tilt_deg", "rock_deg"):
-            return replace(self, **{name: float(value)})
-        raise KeyError(
-            f"unknown pose field {name!r}: expected x_mm, y_mm, yaw_deg, tilt_deg, rock_deg"
-        )
 
 
 class SpinBox(QDoubleSpinBox):
@@ -87,29 +47,50 @@ def _spin(lo: float, hi: float, step: float, decimals: int, suffix: str) -> Spin
 
 
 class ImagingPanel(QGroupBox):
-    """Depth, gain, frequency, focus and the TGC sliders.
+    """Preset, probe, depth, gain, frequency, focus, dynamic range and TGC.
 
     Signals
     -------
     setting_changed(str, object)
         The user changed one field of ``ImagingSettings`` (name, new value;
         ``tgc_db`` comes as a tuple of 8 floats).
+    preset_chosen(str)
+        A preset name (``"scene"`` or a key of ``simulator.presets.PRESETS``).
+    probe_chosen(str)
+        A probe model name.
     """
 
     setting_changed = Signal(str, object)
+    preset_chosen = Signal(str)
+    probe_chosen = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Imaging", parent)
         form = QFormLayout(self)
+        self.preset = QComboBox()
+        self.preset.addItem("Scene default", SCENE_PRESET)
+        for name, preset in PRESETS.items():
+            self.preset.addItem(preset.title, name)
+        self.preset.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.preset.activated.connect(
+            lambda i: self.preset_chosen.emit(str(self.preset.itemData(i)))
+        )
+        form.addRow("Preset", self.preset)
+        self.probe = QComboBox()
+        self.probe.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.probe.activated.connect(lambda i: self.probe_chosen.emit(str(self.probe.itemData(i))))
+        form.addRow("Probe", self.probe)
         self.depth = _spin(5.0, 60.0, 5.0, 0, "mm")
         self.gain = _spin(-60.0, 60.0, 1.0, 0, "dB")
         self.freq = _spin(5.0, 13.0, 0.5, 1, "MHz")
         self.focus = _spin(1.0, 60.0, 1.0, 0, "mm")
+        self.dynamic_range = _spin(30.0, 90.0, 3.0, 0, "dB")
         for label, box, name in (
             ("Depth", self.depth, "depth_mm"),
             ("Gain", self.gain, "gain_db"),
             ("Frequency", self.freq, "freq_mhz"),
             ("Focus", self.focus, "focus_mm"),
+            ("Dynamic range", self.dynamic_range, "dynamic_range_db"),
         ):
             form.addRow(label, box)
             box.valueChanged.connect(lambda v, n=name: self.setting_changed.emit(n, float(v)))
@@ -145,9 +126,32 @@ class ImagingPanel(QGroupBox):
             lab.setText(f"{s.value():+d} dB" if s.value() else "0 dB")
         self.setting_changed.emit("tgc_db", self.tgc_db())
 
+    def show_probes(self, models: tuple[str, ...], current: str) -> None:
+        """List the probe models the scene allows and select ``current``."""
+        self.probe.blockSignals(True)
+        self.probe.clear()
+        for name in models:
+            self.probe.addItem(name.replace("_", " "), name)
+        self.probe.setCurrentIndex(max(self.probe.findData(current), 0))
+        self.probe.setEnabled(len(models) > 1)
+        self.probe.blockSignals(False)
+
+    def show_preset(self, name: str) -> None:
+        """Select preset ``name`` in the list (emits nothing)."""
+        self.preset.blockSignals(True)
+        self.preset.setCurrentIndex(max(self.preset.findData(name), 0))
+        self.preset.blockSignals(False)
+
     def show_settings(self, settings: ImagingSettings, probe: ProbeModel) -> None:
         """Display ``settings`` with ranges fitted to ``probe`` (emits nothing)."""
-        widgets: list[QWidget] = [self.depth, self.gain, self.freq, self.focus, *self.tgc]
+        widgets: list[QWidget] = [
+            self.depth,
+            self.gain,
+            self.freq,
+            self.focus,
+            self.dynamic_range,
+            *self.tgc,
+        ]
         for w in widgets:
             w.blockSignals(True)
         try:
@@ -158,6 +162,7 @@ class ImagingPanel(QGroupBox):
             self.gain.setValue(settings.gain_db)
             self.freq.setValue(settings.freq_mhz)
             self.focus.setValue(settings.focus_mm)
+            self.dynamic_range.setValue(settings.dynamic_range_db)
             for s, v in zip(self.tgc, settings.tgc_db, strict=True):
                 s.setValue(round(v))
         finally:
@@ -199,15 +204,15 @@ class PosePanel(QGroupBox):
         for label, (name, box) in zip(labels, self._boxes.items(), strict=True):
             form.addRow(label, box)
             box.valueChanged.connect(lambda v, n=name: self.pose_changed.emit(n, float(v)))
-        hint = QLabel("Keys: ←→↑↓ move · PgUp/PgDn rock\n[ ] tilt · + − gain")
+        hint = QLabel("Keys: ←→↑↓ slide · , . rotate · [ ] tilt · PgUp/PgDn rock\nF1: all keys")
         hint.setStyleSheet("color: #9a9a9a;")
         form.addRow(hint)
 
-    def show_pose(self, pose: ProbePoseState) -> None:
+    def show_pose(self, pose: ProbeHandle) -> None:
         """Display ``pose`` (emits nothing)."""
         values = {
-            "x_mm": pose.position_mm[0],
-            "y_mm": pose.position_mm[1],
+            "x_mm": pose.x_mm,
+            "y_mm": pose.y_mm,
             "yaw_deg": pose.yaw_deg,
             "tilt_deg": pose.tilt_deg,
             "rock_deg": pose.rock_deg,

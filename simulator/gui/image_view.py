@@ -397,6 +397,11 @@ class BModeImageView(QWidget):
 
     # --------------------------------------------------------------- labels
     @property
+    def labels(self) -> np.ndarray | None:
+        """The structure label image of the frame on display, (rows, cols) uint8, or None."""
+        return self._labels
+
+    @property
     def labels_visible(self) -> bool:
         """Whether structure outlines and names are drawn."""
         return self._labels_visible

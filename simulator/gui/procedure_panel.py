@@ -219,7 +219,11 @@ class _Validator(QObject):
         for e in entries:
             if self._stop.is_set():
                 return
-            self._done_w.emit(_validate(e))
+            result = _validate(e)
+            try:
+                self._done_w.emit(result)
+            except RuntimeError:  # the panel was deleted while this file was checked
+                return
 
     @Slot(object)
     def _deliver(self, entry: SceneEntry) -> None:
@@ -541,6 +545,11 @@ class ProcedurePanel(QWidget):
             "<b>Open</b>): its goal, approach, steps and pitfalls appear here.</p>"
         )
         self.text.setHtml(self._html)
+
+    def shutdown(self, timeout_ms: int = 5000) -> None:
+        """Stop checking scene files and wait for the check in progress."""
+        self._validator.stop()
+        self._validator.wait(timeout_ms)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         self._validator.stop()

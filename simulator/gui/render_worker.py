@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from simulator.engine import BModeEngine, BModeFrame, FrameRequest
+from simulator.image_labels import label_image
 
 
 @dataclass(frozen=True)
@@ -22,11 +23,15 @@ class RenderJob:
         Pose and settings to image.
     ticket : int
         Increasing number of the job (later jobs have larger tickets).
+    with_labels : bool
+        Also compute the structure label of every pixel (for the teaching
+        overlay), on the worker thread.
     """
 
     engine: BModeEngine
     request: FrameRequest
     ticket: int
+    with_labels: bool = False
 
 
 class RenderWorker(QObject):
@@ -45,13 +50,14 @@ class RenderWorker(QObject):
 
     Signals
     -------
-    frame_ready(RenderJob, BModeFrame)
-        A job finished.
+    frame_ready(RenderJob, BModeFrame, object)
+        A job finished; the third argument is the label image
+        (rows, cols) uint8 when the job asked for labels, else None.
     render_failed(RenderJob, str)
         A job raised; the message names what was wrong.
     """
 
-    frame_ready = Signal(object, object)
+    frame_ready = Signal(object, object, object)
     render_failed = Signal(object, str)
 
     def __init__(self, synchronous: bool = False, parent: QObject | None = None) -> None:
@@ -65,13 +71,17 @@ class RenderWorker(QObject):
         self._ticket = 0
         self.n_dropped = 0
 
-    def submit(self, engine: BModeEngine, request: FrameRequest) -> RenderJob:
+    def submit(
+        self, engine: BModeEngine, request: FrameRequest, with_labels: bool = False
+    ) -> RenderJob:
         """Queue a frame, replacing any request still waiting.
 
         Parameters
         ----------
         engine : BModeEngine
         request : FrameRequest
+        with_labels : bool
+            Also compute the per-pixel structure labels.
 
         Returns
         -------
@@ -79,7 +89,7 @@ class RenderWorker(QObject):
             The job (its ticket identifies the result).
         """
         self._ticket += 1
-        job = RenderJob(engine, request, self._ticket)
+        job = RenderJob(engine, request, self._ticket, with_labels)
         if self.synchronous:
             self._run(job)
             return job
@@ -121,10 +131,15 @@ class RenderWorker(QObject):
     def _run(self, job: RenderJob) -> None:
         try:
             frame: BModeFrame = job.engine.render(job.request)
+            labels = None
+            if job.with_labels:
+                labels = label_image(
+                    job.engine.volume, frame.geometry, frame.probe2world, frame.inside
+                )
         except Exception as exc:  # reported to the user, never a bare traceback
             self.render_failed.emit(job, _describe(exc))
             return
-        self.frame_ready.emit(job, frame)
+        self.frame_ready.emit(job, frame, labels)
 
 
 def _describe(exc: Exception) -> str:

@@ -1,0 +1,742 @@
+"""The main window: ultrasound screen, 3D anatomy, imaging and procedure panels.
+
+The window is thin. It owns a ``ScanSession`` (scene, probe on the skin,
+needle, settings), turns keys, mouse gestures and panel edits into the
+session's intents, sends frame requests to one render worker (the newest
+pose wins) and shows the frames that come back on the ultrasound screen, in
+the 3D view and, in demonstration mode, on the presentation window. Scenes
+load on a worker thread with progress shown.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QResizeEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QScrollArea,
+    QSlider,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from scenes import Scene
+from scenes.skin import skin_surface
+from simulator.app.scan_session import ScanSession
+from simulator.cine import CineBuffer
+from simulator.engine import BModeFrame
+from simulator.gui.anatomy_view import CAMERA_PRESETS, AnatomyView
+from simulator.gui.controls import ImagingPanel, PosePanel
+from simulator.gui.help_overlay import HelpOverlay
+from simulator.gui.image_view import BModeImageView
+from simulator.gui.keymap import binding_for, step_kind
+from simulator.gui.needle_panel import NeedlePanel
+from simulator.gui.presentation import PresentationWindow
+from simulator.gui.procedure_panel import ProcedurePanel
+from simulator.gui.render_worker import RenderJob, RenderWorker
+from simulator.gui.scene_loader import SceneLoader
+from simulator.gui.settings_store import (
+    Remembered,
+    load_remembered,
+    open_settings,
+    save_remembered,
+)
+from simulator.gui.theme import ERROR_COLOUR
+from simulator.presets import PRESETS
+from simulator.probe import SettingsError
+
+WINDOW_TITLE = "Injection simulator"
+#: Scene shown at the very first start.
+DEFAULT_SCENE = "demo_msk"
+#: Frames kept for cine review.
+CINE_FRAMES = 128
+#: Image millimetres of probe slide per millimetre dragged on the image.
+DRAG_GAIN = 1.0
+#: Frame-rate readout smoothing (exponential, per frame).
+FPS_SMOOTHING = 0.1
+
+
+class MainWindow(QMainWindow):
+    """The practice and demonstration window.
+
+    Parameters
+    ----------
+    scene : str or Path, optional
+        Scene name or ``.toml`` file to open; default the last scene used
+        (remembered) or ``DEFAULT_SCENE``.
+    synchronous : bool
+        Load scenes and render frames on the GUI thread (tests); otherwise
+        both run on worker threads.
+    remember : bool
+        Restore and save the window layout, last scene and preset.
+    parent : QWidget, optional
+    """
+
+    def __init__(
+        self,
+        scene: str | Path | None = None,
+        synchronous: bool = False,
+        remember: bool = True,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(WINDOW_TITLE)
+        self.setObjectName("main_window")
+        self.session: ScanSession | None = None
+        self.frozen = False
+        self.cine = CineBuffer(CINE_FRAMES)
+        self.labels_visible = False
+        self.presentation: PresentationWindow | None = None
+        self._remember = remember
+        self._settings_store = open_settings() if remember else None
+        self._remembered = (
+            load_remembered(self._settings_store) if self._settings_store else Remembered()
+        )
+        self._fps = 0.0
+        self._last_frame_t: float | None = None
+        self._error_ticket = -1
+        self.frames_shown = 0
+
+        self.worker = RenderWorker(synchronous=synchronous, parent=self)
+        self.worker.frame_ready.connect(self._on_frame)
+        self.worker.render_failed.connect(self._on_render_failed)
+        self.loader = SceneLoader(synchronous=synchronous, parent=self)
+        self.loader.progress.connect(self._on_load_progress)
+        self.loader.loaded.connect(self._on_scene_loaded)
+        self.loader.failed.connect(self._on_load_failed)
+
+        self.image_view = BModeImageView()
+        self.image_view.caliper_changed.connect(self._on_caliper)
+        self.image_view.drag_mm.connect(self._on_image_drag)
+        self.image_view.wheel_steps.connect(self._on_image_wheel)
+        self.anatomy_view = AnatomyView()
+        self.anatomy_view.skin_clicked.connect(self._on_skin_clicked)
+        self.imaging_panel = ImagingPanel()
+        self.pose_panel = PosePanel()
+        self.needle_panel = NeedlePanel()
+        self.procedure_panel = ProcedurePanel()
+        self.help_overlay = HelpOverlay(self)
+        self._build_docks()
+        self._build_toolbar()
+        self._build_status_bar()
+        self._connect_panels()
+        self.resize(1600, 1000)
+        self._restore_layout()
+
+        first = scene or self._remembered.last_scene or DEFAULT_SCENE
+        self.labels_visible = self._remembered.labels_visible
+        self.anatomy_view.set_skin_opacity(self._remembered.skin_opacity)
+        self.skin_slider.setValue(round(100 * self._remembered.skin_opacity))
+        self.action_labels.setChecked(self.labels_visible)
+        self.image_view.setFocus()
+        self.open_scene(first)
+
+    # ================================================================ layout
+    def _build_docks(self) -> None:
+        self.setCentralWidget(self.image_view)
+        self.setDockNestingEnabled(True)
+
+        def dock(title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+            d = QDockWidget(title, self)
+            d.setObjectName(name)
+            d.setWidget(widget)
+            d.setFeatures(
+                QDockWidget.DockWidgetFeature.DockWidgetMovable
+                | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            )
+            self.addDockWidget(area, d)
+            return d
+
+        controls = QWidget()
+        col = QVBoxLayout(controls)
+        col.setContentsMargins(4, 4, 4, 4)
+        col.addWidget(self.imaging_panel)
+        col.addWidget(self.pose_panel)
+        col.addWidget(self.needle_panel)
+        col.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(controls)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(330)
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        left = Qt.DockWidgetArea.LeftDockWidgetArea
+        self.dock_controls = dock("Controls", "dock_controls", scroll, left)
+        self.dock_3d = dock("3D anatomy", "dock_3d", self.anatomy_view, right)
+        self.dock_procedure = dock("Procedure", "dock_procedure", self.procedure_panel, right)
+        self.resizeDocks([self.dock_controls], [350], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dock_3d], [560], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dock_3d, self.dock_procedure], [520, 380], Qt.Orientation.Vertical)
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Main")
+        bar.setObjectName("toolbar_main")
+        bar.setMovable(False)
+        bar.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.addToolBar(bar)
+
+        def action(text: str, tip: str, slot, checkable: bool = False) -> QAction:  # type: ignore[no-untyped-def]
+            a = QAction(text, self)
+            a.setToolTip(tip)
+            a.setCheckable(checkable)
+            a.triggered.connect(slot)
+            bar.addAction(a)
+            return a
+
+        self.action_freeze = action(
+            "Freeze", "Freeze / unfreeze (Space)", self._on_freeze_action, True
+        )
+        self.action_labels = action(
+            "Labels", "Structure labels on the image (L)", self._on_labels_action, True
+        )
+        self.action_calipers = action(
+            "Calipers", "Measure a distance: click two points (C)", self._on_calipers_action, True
+        )
+        action("Save image", "Save the ultrasound screen as PNG (P)", self.save_image_dialog)
+        bar.addSeparator()
+        for i, name in enumerate(CAMERA_PRESETS):
+            action(
+                f"{name.capitalize()} view",
+                f"3D camera: {name} view ({i + 1})",
+                lambda _=False, n=name: self.anatomy_view.set_camera_preset(n),
+            )
+        bar.addWidget(QLabel("  Skin "))
+        self.skin_slider = QSlider(Qt.Orientation.Horizontal)
+        self.skin_slider.setRange(0, 100)
+        self.skin_slider.setFixedWidth(110)
+        self.skin_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.skin_slider.setToolTip("Skin opacity in the 3D view")
+        self.skin_slider.valueChanged.connect(
+            lambda v: self.anatomy_view.set_skin_opacity(v / 100.0)
+        )
+        bar.addWidget(self.skin_slider)
+        bar.addSeparator()
+        self.action_presentation = action(
+            "Presentation",
+            "Presentation window for a projector (F5)",
+            self._on_presentation_action,
+            True,
+        )
+        action("Help", "Keyboard and mouse (F1)", self.help_overlay.toggle)
+        for a in bar.actions():
+            w = bar.widgetForAction(a)
+            if w is not None:
+                w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+    def _build_status_bar(self) -> None:
+        self._message_label = QLabel()
+        self._message_label.setStyleSheet(f"color: {ERROR_COLOUR.name()}; font-weight: bold;")
+        self._info_label = QLabel()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 100)
+        self.progress_bar.setFixedWidth(260)
+        self.progress_bar.hide()
+        bar = self.statusBar()
+        bar.setSizeGripEnabled(False)
+        bar.addWidget(self._message_label, 1)
+        bar.addPermanentWidget(self.progress_bar)
+        bar.addPermanentWidget(self._info_label)
+
+    def _connect_panels(self) -> None:
+        ip = self.imaging_panel
+        ip.setting_changed.connect(lambda n, v: self.set_settings(**{n: v}))
+        ip.preset_chosen.connect(self.apply_preset)
+        ip.probe_chosen.connect(self.choose_probe)
+        self.pose_panel.pose_changed.connect(self._on_pose_field)
+        self.needle_panel.action.connect(lambda name, amount: self.do_action(name, amount))
+        self.procedure_panel.scene_chosen.connect(self.open_scene)
+
+    def _restore_layout(self) -> None:
+        r = self._remembered
+        if r.geometry is not None:
+            self.restoreGeometry(r.geometry)
+        if r.window_state is not None:
+            self.restoreState(r.window_state)
+
+    # ================================================================ scenes
+    @property
+    def scene(self) -> Scene | None:
+        """The scene on screen (None while the first one loads)."""
+        return self.session.scene if self.session is not None else None
+
+    @property
+    def frame(self) -> BModeFrame | None:
+        """The frame on the ultrasound screen."""
+        return self.image_view.frame
+
+    def open_scene(self, path_or_name: str | Path) -> None:
+        """Load a scene on the loader thread; the current one stays until it is ready."""
+        self.progress_bar.setValue(0)
+        self.progress_bar.setFormat(f"{Path(str(path_or_name)).stem}: %p%")
+        self.progress_bar.show()
+        if self.session is None:
+            self.image_view.clear(f"Loading {Path(str(path_or_name)).stem}…")
+        self.loader.load(path_or_name)
+
+    def _on_load_progress(self, fraction: float, message: str) -> None:
+        self.progress_bar.setValue(round(100 * fraction))
+        self.progress_bar.setToolTip(message)
+        if self.session is None:
+            self.image_view.clear(f"{message}  {100 * fraction:.0f} %")
+
+    def _on_load_failed(self, message: str) -> None:
+        self.progress_bar.hide()
+        self.show_error(message)
+        if self.session is None:
+            self.image_view.clear("Could not load the scene: choose another in the Procedure panel")
+        else:
+            self.procedure_panel.select_scene(str(self.session.scene.path))
+
+    def _on_scene_loaded(self, scene: Scene) -> None:
+        self.progress_bar.hide()
+        self._retire_session()
+        session = ScanSession(scene, skin_surface(scene))
+        self.session = session
+        preset = self._remembered.preset
+        if preset in PRESETS:
+            try:
+                session.apply_preset(preset)
+            except SettingsError:
+                session.apply_preset("scene")
+        self.cine.clear()
+        self._set_frozen(False)
+        self.image_view.clear_calipers()
+        self.anatomy_view.set_scene(scene)
+        if self.presentation is not None:
+            self.presentation.set_scene(scene)
+        self.procedure_panel.add_scene_file(str(scene.path))
+        self.procedure_panel.select_scene(str(scene.path))
+        self.procedure_panel.show_scene(scene.spec)
+        self.imaging_panel.show_probes(scene.spec.probe.models, session.probe.name)
+        self._show_settings()
+        self.show_error("")
+        self.setWindowTitle(f"{WINDOW_TITLE} — {scene.spec.title or scene.spec.name}")
+        self._pose_changed()
+
+    def _retire_session(self) -> None:
+        self.worker.cancel_pending()
+        self.worker.wait_idle()
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+    # =============================================================== intents
+    def do_action(self, name: str, amount: float = 0.0, kind: str = "normal") -> None:
+        """Carry out a keymap action (see ``simulator.gui.keymap.BINDINGS``).
+
+        Parameters
+        ----------
+        name : str
+            Action name.
+        amount : float
+            Signed number of steps (or the index of a camera preset).
+        kind : str
+            Step size: ``"fine"``, ``"normal"`` or ``"coarse"``.
+        """
+        window_actions = {
+            "freeze": self.toggle_freeze,
+            "labels": lambda: self.set_labels_visible(not self.labels_visible),
+            "calipers": lambda: self.action_calipers.trigger(),
+            "save_image": self.save_image_dialog,
+            "presentation": lambda: self.action_presentation.trigger(),
+            "fullscreen": self._toggle_fullscreen,
+            "help": self.help_overlay.toggle,
+        }
+        if name in window_actions:
+            window_actions[name]()
+            return
+        if name == "camera":
+            self.anatomy_view.set_camera_preset(CAMERA_PRESETS[int(amount)])
+            return
+        s = self.session
+        if s is None:
+            return
+        if self.frozen and name == "slide_along":
+            self.scroll_cine(int(np.sign(amount)))
+            return
+        try:
+            if name == "slide_along":
+                s.slide(amount, 0.0, kind)
+            elif name == "slide_across":
+                s.slide(0.0, amount, kind)
+            elif name in ("rotate", "tilt", "rock"):
+                s.turn(name, amount, kind)
+            elif name == "reset_probe":
+                s.reset_probe()
+            elif name == "place_needle":
+                s.place_needle()
+            elif name == "advance":
+                s.advance(amount, kind)
+            elif name == "steer_angle":
+                s.steer("angle", amount, kind)
+            elif name == "steer_heading":
+                s.steer("heading", amount, kind)
+            elif name == "remove_needle":
+                s.remove_needle()
+            elif name in ("gain", "depth", "focus"):
+                s.step_setting(name, amount)
+                self._show_settings()
+                self.request_render()
+                return
+            else:
+                raise KeyError(f"unknown action {name!r}")
+        except SettingsError as exc:
+            self.show_error(str(exc))
+            return
+        self._pose_changed()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
+        """Keys of ``simulator.gui.keymap``; Escape closes the help and calipers."""
+        if event.key() == Qt.Key.Key_Escape:
+            if self.help_overlay.isVisible():
+                self.help_overlay.hide()
+            elif self.action_calipers.isChecked():
+                self.action_calipers.trigger()
+            self.image_view.setFocus()
+            event.accept()
+            return
+        binding = binding_for(event.key())
+        if binding is None:
+            super().keyPressEvent(event)
+            return
+        kind = step_kind(event.modifiers()) if binding.stepped else "normal"
+        self.do_action(binding.action, binding.amount, kind)
+        event.accept()
+
+    def set_settings(self, **changes: object) -> bool:
+        """Change imaging settings; invalid values are refused with a message.
+
+        Returns
+        -------
+        bool
+            True if the settings were accepted.
+        """
+        if self.session is None:
+            return False
+        try:
+            self.session.set_settings(**changes)
+        except (SettingsError, TypeError) as exc:
+            self.show_error(str(exc))
+            self._show_settings()
+            return False
+        self._show_settings()
+        self.request_render()
+        return True
+
+    def apply_preset(self, name: str) -> None:
+        """Apply an imaging preset (``"scene"``, ``"msk"``, ``"nerve"``, ``"deep_joint"``)."""
+        if self.session is None:
+            return
+        try:
+            self.session.apply_preset(name)
+        except (SettingsError, KeyError) as exc:
+            self.show_error(str(exc))
+        self._remembered.preset = self.session.preset
+        self._show_settings()
+        self.request_render()
+
+    def choose_probe(self, name: str) -> None:
+        """Switch to another probe the scene offers."""
+        if self.session is None:
+            return
+        self.worker.cancel_pending()
+        self.worker.wait_idle()
+        models = self.session.scene.spec.probe.models
+        try:
+            self.session.choose_probe(name)
+        except (KeyError, SettingsError) as exc:
+            self.imaging_panel.show_probes(models, self.session.probe.name)
+            self.show_error(str(exc).strip("'\""))
+            return
+        self.imaging_panel.show_probes(models, self.session.probe.name)
+        self._show_settings()
+        self._pose_changed()
+
+    def _on_pose_field(self, name: str, value: float) -> None:
+        if self.session is not None:
+            self.session.set_handle(self.session.handle.with_field(name, value))
+            self._pose_changed()
+
+    def _on_image_drag(self, dx_mm: float, dz_mm: float) -> None:
+        # dragging the image: left-right slides along the array, up-down across it
+        if self.session is not None and not self.frozen:
+            self.session.slide_mm(-DRAG_GAIN * dx_mm, DRAG_GAIN * dz_mm)
+            self._pose_changed()
+
+    def _on_image_wheel(self, steps: int, modifiers: object) -> None:
+        if self.session is None:
+            return
+        if self.frozen:
+            self.scroll_cine(-int(np.sign(steps)))
+            return
+        mods = Qt.KeyboardModifier(modifiers)  # type: ignore[call-overload]
+        if mods & Qt.KeyboardModifier.ShiftModifier:
+            self.session.turn("tilt", steps)
+        elif mods & Qt.KeyboardModifier.ControlModifier:
+            self.session.turn("rock", steps)
+        else:
+            self.session.turn("rotate", steps)
+        self._pose_changed()
+
+    def _on_skin_clicked(self, x_mm: float, y_mm: float, z_mm: float) -> None:
+        if self.session is None:
+            return
+        mods = QApplication.keyboardModifiers()
+        if mods & Qt.KeyboardModifier.ShiftModifier:
+            self.session.place_needle(np.array([x_mm, y_mm, z_mm]))
+        else:
+            self.session.set_handle(
+                self.session.handle.with_field("x_mm", x_mm).with_field("y_mm", y_mm)
+            )
+        self._pose_changed()
+
+    def _pose_changed(self) -> None:
+        """Show the new probe / needle pose everywhere and ask for a frame."""
+        s = self.session
+        if s is None:
+            return
+        self.pose_panel.show_pose(s.handle)
+        self.needle_panel.show_needle(s.needle)
+        m = s.probe2world()
+        self.anatomy_view.set_probe(m, s.probe)
+        needle = s.needle
+        hub = needle.hub_mm if needle is not None else None
+        tip = needle.tip_mm if needle is not None else None
+        self.anatomy_view.set_needle(hub, tip, needle.gauge if needle is not None else 22)
+        if self.presentation is not None:
+            self.presentation.set_probe(m, s.probe)
+            self.presentation.set_needle(hub, tip, needle.gauge if needle is not None else 22)
+        self.anatomy_view.request_render()
+        self.request_render()
+
+    def request_render(self) -> None:
+        """Ask the worker for a frame of the current pose (unless frozen)."""
+        if self.session is None or self.frozen:
+            return
+        self.worker.submit(
+            self.session.engine, self.session.frame_request(), with_labels=self.labels_visible
+        )
+
+    # ========================================================== freeze, cine
+    def toggle_freeze(self) -> None:
+        """Freeze the image (cine review) or go live again."""
+        self._set_frozen(not self.frozen)
+        if not self.frozen:
+            self.request_render()
+
+    def _set_frozen(self, frozen: bool) -> None:
+        self.frozen = frozen
+        self.action_freeze.setChecked(frozen)
+        if frozen and len(self.cine):
+            self.cine.seek(len(self.cine) - 1)
+        self._show_frozen_state()
+
+    def _show_frozen_state(self) -> None:
+        idx = self.cine.index + 1 if self.frozen and len(self.cine) else None
+        count = len(self.cine) if self.frozen else None
+        for view in self._image_views():
+            view.set_frozen(self.frozen, idx, count)
+
+    def scroll_cine(self, steps: int) -> None:
+        """Show the cine frame ``steps`` away from the current one (when frozen)."""
+        if not self.frozen or not len(self.cine):
+            return
+        frame, labels = self.cine.step(steps)
+        self._show_frame(frame, labels)
+        self._show_frozen_state()
+
+    # ================================================================ frames
+    def _on_frame(self, job: RenderJob, frame: BModeFrame, labels: object) -> None:
+        if self.session is None or job.engine is not self.session.engine or self.frozen:
+            return
+        now = time.monotonic()
+        if self._last_frame_t is not None:
+            dt = now - self._last_frame_t
+            if dt > 0:
+                inst = 1.0 / dt
+                a = FPS_SMOOTHING if self._fps else 1.0
+                self._fps = (1 - a) * self._fps + a * inst
+        self._last_frame_t = now
+        self.cine.append((frame, labels))
+        self._show_frame(frame, labels)
+        self.anatomy_view.set_frame(frame)
+        self.anatomy_view.request_render()
+        if self.presentation is not None:
+            self.presentation.set_frame(frame)
+        if job.ticket > self._error_ticket:
+            self.show_error("")
+        self.frames_shown += 1
+
+    def _show_frame(self, frame: BModeFrame, labels: object) -> None:
+        names = self._label_names()
+        readout = self.readout_lines(frame)
+        for view in self._image_views():
+            view.set_frame(frame)
+            view.set_labels(labels if isinstance(labels, np.ndarray) else None, names)
+            view.set_labels_visible(self.labels_visible)
+            view.set_readout(readout)
+        self._info_label.setText("  ·  ".join(readout))
+
+    def _image_views(self) -> list[BModeImageView]:
+        views = [self.image_view]
+        if self.presentation is not None:
+            views.append(self.presentation.image_view)
+        return views
+
+    def _label_names(self) -> dict[int, tuple[str, tuple[float, float, float]]]:
+        if self.session is None:
+            return {}
+        spec = self.session.scene.spec
+        texts = {s.name: s.name.replace("_", " ") for s in spec.structures}
+        if spec.procedure is not None:
+            for lab in spec.procedure.labels:
+                texts[lab.structure] = lab.text
+        return {i + 1: (texts[s.name], s.colour) for i, s in enumerate(spec.structures)}
+
+    def readout_lines(self, frame: BModeFrame) -> list[str]:
+        """The scanner readout for ``frame``: probe, frequency, depth, gain, fps."""
+        s = frame.settings
+        assert self.session is not None
+        preset = self.session.preset
+        preset_title = PRESETS[preset].title if preset in PRESETS else "Scene preset"
+        return [
+            f"{self.session.probe.name.replace('_', ' ')} · {preset_title}",
+            f"{s.freq_mhz:.1f} MHz",
+            f"Depth {s.depth_mm / 10:.1f} cm",
+            f"Gain {s.gain_db:+.0f} dB · DR {s.dynamic_range_db:.0f} dB",
+            f"{self._fps:.0f} fps",
+        ]
+
+    def _on_render_failed(self, job: RenderJob, message: str) -> None:
+        if self.session is not None and job.engine is self.session.engine:
+            self.show_error(message)
+
+    def _show_settings(self) -> None:
+        if self.session is None:
+            return
+        self.imaging_panel.show_settings(self.session.settings, self.session.probe)
+        self.imaging_panel.show_preset(self.session.preset)
+
+    # ============================================================ toolbar etc
+    def set_labels_visible(self, visible: bool) -> None:
+        """Show or hide the structure labels overlay (teaching)."""
+        self.labels_visible = visible
+        self._remembered.labels_visible = visible
+        self.action_labels.setChecked(visible)
+        for view in self._image_views():
+            view.set_labels_visible(visible)
+        if visible and not self.frozen:
+            self.request_render()
+
+    def _on_labels_action(self, checked: bool) -> None:
+        self.set_labels_visible(checked)
+
+    def _on_freeze_action(self, checked: bool) -> None:
+        if checked != self.frozen:
+            self.toggle_freeze()
+
+    def _on_calipers_action(self, checked: bool) -> None:
+        self.image_view.set_caliper_mode(checked)
+        if not checked:
+            self.image_view.clear_calipers()
+
+    def _on_caliper(self, distance_mm: object) -> None:
+        if distance_mm is not None:
+            self.statusBar().showMessage(f"Caliper: {float(distance_mm):.1f} mm", 10_000)
+
+    def save_image_dialog(self) -> None:
+        """Ask for a file name and save the ultrasound screen there as PNG."""
+        name = self.scene.spec.name if self.scene is not None else "image"
+        default = str(Path.home() / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.png")
+        path, _ = QFileDialog.getSaveFileName(self, "Save image", default, "PNG images (*.png)")
+        if path:
+            self.save_image(path)
+
+    def save_image(self, path: str | Path) -> Path | None:
+        """Save the ultrasound screen as a PNG; errors go to the status bar."""
+        try:
+            out = self.image_view.save_png(path)
+        except OSError as exc:
+            self.show_error(str(exc))
+            return None
+        self.statusBar().showMessage(f"Saved {out}", 10_000)
+        return out
+
+    def _toggle_fullscreen(self) -> None:
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    def _on_presentation_action(self, checked: bool) -> None:
+        if checked:
+            self.open_presentation()
+        else:
+            self.close_presentation()
+
+    def open_presentation(self) -> PresentationWindow:
+        """Open the presentation window (second screen if there is one)."""
+        if self.presentation is None:
+            self.presentation = PresentationWindow()
+            self.presentation.closed.connect(self._on_presentation_closed)
+            if self.session is not None:
+                self.presentation.set_scene(self.session.scene)
+            self.presentation.show_on_best_screen(self.screen())
+            self._pose_changed()
+            if self.frame is not None:
+                self.presentation.set_frame(self.frame)
+        self.action_presentation.setChecked(True)
+        return self.presentation
+
+    def close_presentation(self) -> None:
+        """Close the presentation window."""
+        if self.presentation is not None:
+            p, self.presentation = self.presentation, None
+            p.close()
+        self.action_presentation.setChecked(False)
+
+    def _on_presentation_closed(self) -> None:
+        self.presentation = None
+        self.action_presentation.setChecked(False)
+
+    # ================================================================ status
+    def show_error(self, message: str) -> None:
+        """Show ``message`` in the status bar (empty clears it)."""
+        self._message_label.setText(message)
+        self._message_label.setToolTip(message)
+        if message:
+            self._error_ticket = self.worker.last_ticket
+
+    def status_text(self) -> str:
+        """Everything the status bar shows, as one string."""
+        return " | ".join(t for t in (self._message_label.text(), self._info_label.text()) if t)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
+        """Keep the help overlay over the whole window."""
+        super().resizeEvent(event)
+        if self.help_overlay.isVisible():
+            self.help_overlay.setGeometry(self.rect())
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
+        """Remember the layout, stop the workers, close the presentation."""
+        if self._settings_store is not None:
+            r = self._remembered
+            r.geometry = self.saveGeometry()
+            r.window_state = self.saveState()
+            if self.session is not None:
+                r.last_scene = str(self.session.scene.path)
+            r.skin_opacity = self.skin_slider.value() / 100.0
+            save_remembered(self._settings_store, r)
+        self.close_presentation()
+        self.procedure_panel.shutdown()
+        self.loader.wait(10_000)
+        self._retire_session()
+        self.anatomy_view.finalize()  # children get no close event: free the GL window now
+        super().closeEvent(event)
