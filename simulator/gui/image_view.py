@@ -44,6 +44,8 @@ OTHER_MARGIN_PX = 18
 TEXT_PT = 13
 #: Gap between the image and a readout drawn right of it (focus marker room), px.
 READOUT_GAP_PX = 20
+#: Gap between the image and a readout drawn below it (room for the cine bar), px.
+READOUT_BELOW_GAP_PX = 26
 #: Colour of the calipers.
 CALIPER_COLOUR = QColor(80, 255, 140)
 #: Colour of the freeze badge.
@@ -175,6 +177,7 @@ class BModeImageView(QWidget):
         self._message = "Loading scene…"
         self._text_scale = 1.0
         self._readout: tuple[str, ...] = ()
+        self._readout_below = False
         self._frozen = False
         self._cine: tuple[int, int] | None = None
         self._caliper_mode = False
@@ -228,13 +231,20 @@ class BModeImageView(QWidget):
         if avail_w <= 0 or avail_h <= 0:
             return QRectF()
         s = min(avail_w / g.cols, avail_h / g.rows)
-        w, h = g.cols * s, g.rows * s
-        slack = avail_w - w
-        x = left + slack / 2.0
+        self._readout_below = False
         if self._readout:
-            # centred, but moved left (never onto the scale) to make room for the readout
-            need = self._readout_size()[0] + READOUT_GAP_PX * self._text_scale - other
-            x = left + max(0.0, min(slack / 2.0, slack - need))
+            # the readout goes right of the image or below it, whichever leaves the
+            # image larger (a shallow, wide image keeps its width; a deep one its height)
+            rw, rh = self._readout_size()
+            k = self._text_scale
+            s_right = min((avail_w - rw - READOUT_GAP_PX * k) / g.cols, avail_h / g.rows)
+            s_below = min(avail_w / g.cols, (avail_h - rh - READOUT_BELOW_GAP_PX * k) / g.rows)
+            self._readout_below = s_below > s_right
+            s = max(min(max(s_right, s_below), s), 1e-6)
+        w, h = g.cols * s, g.rows * s
+        x = left + (avail_w - w) / 2.0
+        if self._readout and not self._readout_below:
+            x = left + max(0.0, (avail_w - w - rw - READOUT_GAP_PX * k) / 2.0)
         return QRectF(x, float(top), w, h)
 
     def depth_to_y(self, depth_mm: float) -> float:
@@ -676,9 +686,11 @@ class BModeImageView(QWidget):
         return w, fm.lineSpacing() * len(self._readout) + 2 * pad
 
     def _readout_rect(self, rect: QRectF) -> QRectF:
-        """Where the readout block goes: right of the image if it fits, else over it."""
+        """Where the readout block goes: right of the image or below it (see image_rect)."""
         k = self._text_scale
         w, h = self._readout_size()
+        if self._readout_below:
+            return QRectF(rect.left(), rect.bottom() + READOUT_BELOW_GAP_PX * k, w, h)
         x_free = rect.right() + READOUT_GAP_PX * k  # clear of the focus marker
         if self.width() - x_free >= w:
             return QRectF(x_free, rect.top(), w, h)

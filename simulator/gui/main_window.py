@@ -10,6 +10,7 @@ load on a worker thread with progress shown.
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -64,6 +65,8 @@ CINE_FRAMES = 128
 DRAG_GAIN = 1.0
 #: Frame-rate readout smoothing (exponential, per frame).
 FPS_SMOOTHING = 0.1
+#: Frames closer together than this count as a moving probe for the fps readout, s.
+MOVING_INTERVAL_S = 0.25
 
 
 class MainWindow(QMainWindow):
@@ -168,13 +171,14 @@ class MainWindow(QMainWindow):
         scroll = QScrollArea()
         scroll.setWidget(controls)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(330)
+        scroll.setMinimumWidth(400)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         right = Qt.DockWidgetArea.RightDockWidgetArea
         left = Qt.DockWidgetArea.LeftDockWidgetArea
         self.dock_controls = dock("Controls", "dock_controls", scroll, left)
         self.dock_3d = dock("3D anatomy", "dock_3d", self.anatomy_view, right)
         self.dock_procedure = dock("Procedure", "dock_procedure", self.procedure_panel, right)
-        self.resizeDocks([self.dock_controls], [350], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dock_controls], [410], Qt.Orientation.Horizontal)
         self.resizeDocks([self.dock_3d], [560], Qt.Orientation.Horizontal)
         self.resizeDocks([self.dock_3d, self.dock_procedure], [520, 380], Qt.Orientation.Vertical)
 
@@ -322,6 +326,7 @@ class MainWindow(QMainWindow):
         self.show_error("")
         self.setWindowTitle(f"{WINDOW_TITLE} — {scene.spec.title or scene.spec.name}")
         self._pose_changed()
+        self.anatomy_view.set_camera_preset("probe")
 
     def _retire_session(self) -> None:
         self.worker.cancel_pending()
@@ -559,14 +564,7 @@ class MainWindow(QMainWindow):
     def _on_frame(self, job: RenderJob, frame: BModeFrame, labels: object) -> None:
         if self.session is None or job.engine is not self.session.engine or self.frozen:
             return
-        now = time.monotonic()
-        if self._last_frame_t is not None:
-            dt = now - self._last_frame_t
-            if dt > 0:
-                inst = 1.0 / dt
-                a = FPS_SMOOTHING if self._fps else 1.0
-                self._fps = (1 - a) * self._fps + a * inst
-        self._last_frame_t = now
+        self._update_fps(frame)
         self.cine.append((frame, labels))
         self._show_frame(frame, labels)
         self.anatomy_view.set_frame(frame)
@@ -576,6 +574,22 @@ class MainWindow(QMainWindow):
         if job.ticket > self._error_ticket:
             self.show_error("")
         self.frames_shown += 1
+
+    def _update_fps(self, frame: BModeFrame) -> None:
+        """Frame rate: frames shown per second while the probe moves, else what the
+        engine sustains (1000 / ms per frame); smoothed."""
+        now = time.monotonic()
+        dt = now - self._last_frame_t if self._last_frame_t is not None else math.inf
+        self._last_frame_t = now
+        engine_ms = float(frame.timings_ms.get("total", 0.0))
+        if dt < MOVING_INTERVAL_S:
+            inst = 1.0 / max(dt, 1e-3)
+        elif engine_ms > 0:
+            inst = 1000.0 / engine_ms
+        else:
+            return
+        a = FPS_SMOOTHING if self._fps else 1.0
+        self._fps = (1 - a) * self._fps + a * inst
 
     def _show_frame(self, frame: BModeFrame, labels: object) -> None:
         names = self._label_names()
