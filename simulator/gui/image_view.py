@@ -178,6 +178,10 @@ class BModeImageView(QWidget):
         self._text_scale = 1.0
         self._readout: tuple[str, ...] = ()
         self._readout_below = False
+        self._rect_key: tuple | None = None
+        self._rect = QRectF()
+        self._readout_size_key: tuple | None = None
+        self._readout_size_px = (0.0, 0.0)
         self._frozen = False
         self._cine: tuple[int, int] | None = None
         self._caliper_mode = False
@@ -225,6 +229,13 @@ class BModeImageView(QWidget):
         if self._frame is None:
             return QRectF()
         g = self._frame.geometry
+        key = (self.width(), self.height(), g, self._readout, self._text_scale)
+        if key != self._rect_key:  # painting asks dozens of times per frame
+            self._rect_key = key
+            self._rect = self._layout_image_rect(g)
+        return QRectF(self._rect)
+
+    def _layout_image_rect(self, g: ImageGeometry) -> QRectF:
         left, top, other = self._margins()
         avail_w = self.width() - left - other
         avail_h = self.height() - top - other
@@ -680,10 +691,14 @@ class BModeImageView(QWidget):
 
     def _readout_size(self) -> tuple[float, float]:
         """Width and height of the readout block, px."""
-        fm = QFontMetricsF(self._font(TEXT_PT))
-        pad = 6.0 * self._text_scale
-        w = max(fm.horizontalAdvance(line) for line in self._readout) + 2 * pad
-        return w, fm.lineSpacing() * len(self._readout) + 2 * pad
+        key = (self._readout, self._text_scale)
+        if key != self._readout_size_key:
+            fm = QFontMetricsF(self._font(TEXT_PT))
+            pad = 6.0 * self._text_scale
+            w = max(fm.horizontalAdvance(line) for line in self._readout) + 2 * pad
+            self._readout_size_key = key
+            self._readout_size_px = (w, fm.lineSpacing() * len(self._readout) + 2 * pad)
+        return self._readout_size_px
 
     def _readout_rect(self, rect: QRectF) -> QRectF:
         """Where the readout block goes: right of the image or below it (see image_rect)."""

@@ -63,6 +63,10 @@ DEFAULT_SCENE = "demo_msk"
 CINE_FRAMES = 128
 #: Image millimetres of probe slide per millimetre dragged on the image.
 DRAG_GAIN = 1.0
+#: Highest render rate of the 3D view, frames per second. Software OpenGL on a
+#: 2-core machine takes ~20-30 ms per 3D render; capping it keeps the ultrasound
+#: screen (the priority) above 30 fps while the probe moves (scripts/bench-gui).
+ANATOMY_MAX_FPS = 15.0
 #: Frame-rate readout smoothing (exponential, per frame).
 FPS_SMOOTHING = 0.1
 #: Frames closer together than this count as a moving probe for the fps readout, s.
@@ -124,6 +128,7 @@ class MainWindow(QMainWindow):
         self.image_view.wheel_steps.connect(self._on_image_wheel)
         self.anatomy_view = AnatomyView()
         self.anatomy_view.skin_clicked.connect(self._on_skin_clicked)
+        self.anatomy_view.set_max_fps(ANATOMY_MAX_FPS)
         self.imaging_panel = ImagingPanel()
         self.pose_panel = PosePanel()
         self.needle_panel = NeedlePanel()
@@ -567,6 +572,8 @@ class MainWindow(QMainWindow):
         self._update_fps(frame)
         self.cine.append((frame, labels))
         self._show_frame(frame, labels)
+        # paint the ultrasound screen now, ahead of the (slower) 3D render queued below
+        self.image_view.repaint()
         self.anatomy_view.set_frame(frame)
         self.anatomy_view.request_render()
         if self.presentation is not None:
