@@ -82,11 +82,16 @@ class HelpOverlay(QWidget):
             p.drawText(QRectF(x, y, col_w, line_h + 4), group)
             y += line_h + 6
             p.setFont(body)
+            fm = p.fontMetrics()
+            key_w = max(fm.horizontalAdvance(k) for k, _ in rows) + 14
+            flags = int(Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap)
             for keys, text in rows:
+                text_rect = QRectF(x + 8 + key_w, y, col_w - key_w - 24, 10 * line_h)
+                h = max(line_h, p.boundingRect(text_rect, flags, text).height())
                 p.setPen(QColor(255, 255, 255))
-                p.drawText(QRectF(x + 8, y, 150, line_h), keys)
+                p.drawText(QRectF(x + 8, y, key_w, line_h), keys)
                 p.setPen(QColor(200, 200, 200))
-                p.drawText(QRectF(x + 160, y, col_w - 170, line_h), text)
-                y += line_h
+                p.drawText(QRectF(text_rect.left(), y, text_rect.width(), h), flags, text)
+                y += h
             y += 10
         p.end()

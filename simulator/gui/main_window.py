@@ -10,7 +10,6 @@ load on a worker thread with progress shown.
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
@@ -318,6 +317,8 @@ class MainWindow(QMainWindow):
             except SettingsError:
                 session.apply_preset("scene")
         self.cine.clear()
+        self._last_frame_t = None
+        self._fps = 0.0
         self._set_frozen(False)
         self.image_view.clear_calipers()
         self.anatomy_view.set_scene(scene)
@@ -586,7 +587,10 @@ class MainWindow(QMainWindow):
         """Frame rate: frames shown per second while the probe moves, else what the
         engine sustains (1000 / ms per frame); smoothed."""
         now = time.monotonic()
-        dt = now - self._last_frame_t if self._last_frame_t is not None else math.inf
+        if self._last_frame_t is None:  # a scene's first frame includes its set-up
+            self._last_frame_t = now
+            return
+        dt = now - self._last_frame_t
         self._last_frame_t = now
         engine_ms = float(frame.timings_ms.get("total", 0.0))
         if dt < MOVING_INTERVAL_S:
@@ -635,7 +639,7 @@ class MainWindow(QMainWindow):
             f"{s.freq_mhz:.1f} MHz",
             f"Depth {s.depth_mm / 10:.1f} cm",
             f"Gain {s.gain_db:+.0f} dB · DR {s.dynamic_range_db:.0f} dB",
-            f"{self._fps:.0f} fps",
+            f"{self._fps:.0f} fps" if self._fps > 0 else "– fps",
         ]
 
     def _on_render_failed(self, job: RenderJob, message: str) -> None:
