@@ -10,10 +10,14 @@ edge are not outlines. Sections smaller than ``min_area_mm2`` are ignored.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
+
+from simulator.image_labels import label_image
+from simulator.scan_convert import ImageGeometry
+from simulator.volume import AcousticVolume
 
 #: Smallest visible section outlined and named, mm².
 MIN_AREA_MM2 = 2.0
@@ -155,3 +159,61 @@ def _anchor(section: np.ndarray, depth_px: float) -> tuple[float, float]:
     sr, sc = np.nonzero(coarse)
     k = int(np.argmin((rr - sr.mean()) ** 2 + (cc - sc.mean()) ** 2))
     return float(rr[k] * step), float(cc[k] * step)
+
+
+@dataclass(frozen=True)
+class LabelOverlay:
+    """The teaching overlay of one frame, computed off the GUI thread.
+
+    Attributes
+    ----------
+    labels : ndarray, shape (geometry.rows, geometry.cols), uint8
+        Structure label per overlay pixel.
+    geometry : ImageGeometry
+        Pixel grid of ``labels`` (the frame's grid, possibly every
+        ``stride``-th pixel).
+    outlines : Outlines
+        Outline picture and name anchors, in ``labels`` pixels.
+    """
+
+    labels: np.ndarray
+    geometry: ImageGeometry
+    outlines: Outlines
+
+
+def make_overlay(
+    volume: AcousticVolume,
+    geometry: ImageGeometry,
+    probe2world: np.ndarray,
+    inside: np.ndarray,
+    colours: Mapping[int, Sequence[float]],
+    stride: int = 2,
+) -> LabelOverlay:
+    """Labels and outlines of a frame on every ``stride``-th pixel.
+
+    A stride of 2 costs a quarter of the full-resolution work; the outline
+    picture is drawn scaled over the image, where half a display pixel of
+    offset does not show.
+
+    Parameters
+    ----------
+    volume : AcousticVolume
+    geometry : ImageGeometry
+        The frame's pixel grid.
+    probe2world : ndarray, shape (4, 4)
+    inside : ndarray, shape (geometry.rows, geometry.cols), bool
+    colours : mapping of int to 3 floats
+        Structures to outline: label -> RGB in [0, 1].
+    stride : int
+        Pixel step (1: full resolution).
+    """
+    coarse = replace(
+        geometry,
+        rows=-(-geometry.rows // stride),
+        cols=-(-geometry.cols // stride),
+        pixel_mm=geometry.pixel_mm * stride,
+    )
+    inside_coarse = np.ascontiguousarray(inside[::stride, ::stride])
+    labels = label_image(volume, coarse, probe2world, inside_coarse)
+    outlines = structure_outlines(labels, colours, coarse.pixel_mm, inside_coarse)
+    return LabelOverlay(labels, coarse, outlines)

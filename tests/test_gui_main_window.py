@@ -203,11 +203,15 @@ def test_labels_overlay_toggle(qtbot, window: MainWindow) -> None:
     _key(qtbot, window, Qt.Key.Key_L)
     assert window.labels_visible and window.action_labels.isChecked()
     labels = window.image_view.labels
-    assert labels is not None and labels.shape == window.frame.image.shape
-    expected = label_image(
-        window.scene.volume, window.frame.geometry, window.frame.probe2world, window.frame.inside
-    )
-    np.testing.assert_array_equal(labels, expected)
+    frame = window.frame
+    assert labels is not None
+    # computed on every second pixel of the frame's grid, on the worker thread
+    g = frame.geometry
+    assert labels.shape == (-(-g.rows // 2), -(-g.cols // 2))
+    full = label_image(window.scene.volume, g, frame.probe2world, frame.inside)
+    agree = np.mean(labels == full[::2, ::2])
+    assert agree > 0.99
+    assert len(set(np.unique(labels)) - {0}) >= 5
     _key(qtbot, window, Qt.Key.Key_L)
     assert not window.labels_visible and not window.image_view.labels_visible
 

@@ -149,7 +149,10 @@ def run(argv: list[str] | None = None) -> int:
     if engine_ms:
         print(f"engine frame: median {statistics.median(engine_ms):.1f} ms")
     if render3d_ms:
-        print(f"3D view render: median {statistics.median(render3d_ms):.1f} ms")
+        print(
+            f"3D view render: median {statistics.median(render3d_ms):.1f} ms, "
+            f"about {len(render3d_ms) / args.seconds:.0f} renders per s"
+        )
     win.close()
     return 0
 

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from simulator.engine import BModeFrame
 from simulator.gui.theme import ACCENT, SCALE_COLOUR
-from simulator.label_outlines import Outlines, structure_outlines
+from simulator.label_outlines import LabelOverlay, Outlines, structure_outlines
 from simulator.scan_convert import ImageGeometry
 
 #: Space left of the image for the depth scale, px.
@@ -192,6 +192,8 @@ class BModeImageView(QWidget):
         self._names: dict[int, tuple[str, tuple[float, float, float]]] = {}
         self._labels_visible = True
         self._outlines: Outlines | None = None
+        self._label_geometry: ImageGeometry | None = None
+        self._labels_for: ImageGeometry | None = None
         self._outline_image: QImage | None = None
         self._unpainted = False
 
@@ -212,7 +214,7 @@ class BModeImageView(QWidget):
         self._qimage = to_qimage(frame.image)
         self._message = ""
         self._unpainted = True
-        if self._labels is not None and self._labels.shape != frame.image.shape:
+        if self._labels is not None and self._labels_for != frame.geometry:
             self._drop_labels()
         self.update()
 
@@ -467,13 +469,45 @@ class BModeImageView(QWidget):
                 f"shape {self._frame.image.shape}"
             )
         self._labels = labels
+        self._label_geometry = self._frame.geometry if self._frame is not None else None
+        self._labels_for = self._label_geometry
         self._names = {int(k): (str(v[0]), tuple(v[1])) for k, v in names.items()}  # type: ignore[misc]
         self._outlines = None
         self._outline_image = None
         self.update()
 
+    def set_overlay(
+        self,
+        overlay: LabelOverlay | None,
+        names: Mapping[int, tuple[str, tuple[float, float, float]]],
+    ) -> None:
+        """Set the frame's teaching overlay, computed off the GUI thread.
+
+        Parameters
+        ----------
+        overlay : LabelOverlay or None
+            Labels and outlines of the frame on display
+            (``simulator.label_outlines.make_overlay``, possibly on a coarser
+            pixel grid); None removes the overlay.
+        names : mapping of int to (str, tuple of 3 float)
+            Label -> (display text, RGB in [0, 1]).
+        """
+        if overlay is None:
+            self._drop_labels()
+            self.update()
+            return
+        self._labels = overlay.labels
+        self._label_geometry = overlay.geometry
+        self._labels_for = self._frame.geometry if self._frame is not None else None
+        self._names = {int(k): (str(v[0]), tuple(v[1])) for k, v in names.items()}  # type: ignore[misc]
+        self._outlines = overlay.outlines
+        self._outline_image = rgba_to_qimage(overlay.outlines.rgba)
+        self.update()
+
     def _drop_labels(self) -> None:
         self._labels = None
+        self._label_geometry = None
+        self._labels_for = None
         self._outlines = None
         self._outline_image = None
 
@@ -481,7 +515,7 @@ class BModeImageView(QWidget):
         """Outlines of the current labels (computed on first use)."""
         if self._labels is None or self._frame is None:
             return None
-        if self._labels.shape != self._frame.image.shape:
+        if self._labels_for != self._frame.geometry:
             return None
         if self._outlines is None:
             colours = {k: colour for k, (_, colour) in self._names.items()}
@@ -806,7 +840,7 @@ class BModeImageView(QWidget):
         k = self._text_scale
         p.setFont(self._font(TEXT_PT - 1, bold=True))
         fm = QFontMetricsF(p.font())
-        g = self._geometry()
+        g = self._label_geometry or self._geometry()
         taken: list[QRectF] = []
         # small structures first: they get the spot right on them
         for anchor in sorted(outlines.anchors, key=lambda a: a.area_mm2):

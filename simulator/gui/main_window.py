@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -52,6 +52,7 @@ from simulator.gui.settings_store import (
     save_remembered,
 )
 from simulator.gui.theme import ERROR_COLOUR
+from simulator.label_outlines import LabelOverlay
 from simulator.presets import PRESETS
 from simulator.probe import SettingsError
 
@@ -66,6 +67,10 @@ DRAG_GAIN = 1.0
 #: 2-core machine takes ~20-30 ms per 3D render; capping it keeps the ultrasound
 #: screen (the priority) above 30 fps while the probe moves (scripts/bench-gui).
 ANATOMY_MAX_FPS = 15.0
+#: Largest share of the GUI thread's time the 3D view may take while frames stream.
+ANATOMY_TIME_SHARE = 0.3
+#: The 3D view catches up this long after the last frame (the probe came to rest), ms.
+REST_RENDER_MS = 80
 #: Frame-rate readout smoothing (exponential, per frame).
 FPS_SMOOTHING = 0.1
 #: Frames closer together than this count as a moving probe for the fps readout, s.
@@ -128,6 +133,12 @@ class MainWindow(QMainWindow):
         self.anatomy_view = AnatomyView()
         self.anatomy_view.skin_clicked.connect(self._on_skin_clicked)
         self.anatomy_view.set_max_fps(ANATOMY_MAX_FPS)
+        self._3d_stale = False
+        self._last_3d_s = -1e9
+        self._rest_timer = QTimer(self)
+        self._rest_timer.setSingleShot(True)
+        self._rest_timer.setInterval(REST_RENDER_MS)
+        self._rest_timer.timeout.connect(self._on_rest)
         self.imaging_panel = ImagingPanel()
         self.pose_panel = PosePanel()
         self.needle_panel = NeedlePanel()
@@ -527,16 +538,19 @@ class MainWindow(QMainWindow):
         if self.presentation is not None:
             self.presentation.set_probe(m, s.probe)
             self.presentation.set_needle(hub, tip, needle.gauge if needle is not None else 22)
-        self.anatomy_view.request_render()
+        self._3d_stale = True
+        if self.frozen or self.session is None:
+            self.anatomy_view.request_render()  # no frame will come to carry the update
         self.request_render()
 
     def request_render(self) -> None:
         """Ask the worker for a frame of the current pose (unless frozen)."""
         if self.session is None or self.frozen:
             return
-        self.worker.submit(
-            self.session.engine, self.session.frame_request(), with_labels=self.labels_visible
-        )
+        colours = None
+        if self.labels_visible:
+            colours = {k: colour for k, (_, colour) in self._label_names().items()}
+        self.worker.submit(self.session.engine, self.session.frame_request(), colours)
 
     # ========================================================== freeze, cine
     def toggle_freeze(self) -> None:
@@ -562,26 +576,53 @@ class MainWindow(QMainWindow):
         """Show the cine frame ``steps`` away from the current one (when frozen)."""
         if not self.frozen or not len(self.cine):
             return
-        frame, labels = self.cine.step(steps)
-        self._show_frame(frame, labels)
+        frame, overlay = self.cine.step(steps)
+        self._show_frame(frame, overlay)
         self._show_frozen_state()
 
     # ================================================================ frames
-    def _on_frame(self, job: RenderJob, frame: BModeFrame, labels: object) -> None:
+    def _on_frame(self, job: RenderJob, frame: BModeFrame, overlay: object) -> None:
         if self.session is None or job.engine is not self.session.engine or self.frozen:
             return
         self._update_fps(frame)
-        self.cine.append((frame, labels))
-        self._show_frame(frame, labels)
+        overlay = overlay if isinstance(overlay, LabelOverlay) else None
+        self.cine.append((frame, overlay))
+        self._show_frame(frame, overlay)
         # paint the ultrasound screen now, ahead of the (slower) 3D render queued below
         self.image_view.repaint()
         self.anatomy_view.set_frame(frame)
-        self.anatomy_view.request_render()
+        self._render_3d_after_frame()
         if self.presentation is not None:
             self.presentation.set_frame(frame)
         if job.ticket > self._error_ticket:
             self.show_error("")
         self.frames_shown += 1
+
+    def _render_3d_after_frame(self) -> None:
+        """Render the 3D view right after a frame was painted, at most ANATOMY_MAX_FPS.
+
+        Rendering just after a frame overlaps the 3D render with the engine's work
+        on the next frame instead of delaying that frame's display. When frames
+        stop (the probe rests), a short timer renders the final pose.
+        """
+        now = time.monotonic()
+        # a slow 3D render (a large, translucent scene) gets rendered less often
+        interval_s = max(
+            1.0 / ANATOMY_MAX_FPS, 1e-3 * self.anatomy_view.last_render_ms / ANATOMY_TIME_SHARE
+        )
+        if now - self._last_3d_s >= interval_s:
+            self._last_3d_s = now
+            self._3d_stale = False
+            self.anatomy_view.render()
+        else:
+            self._3d_stale = True
+        self._rest_timer.start()
+
+    def _on_rest(self) -> None:
+        if self._3d_stale:
+            self._3d_stale = False
+            self._last_3d_s = time.monotonic()
+            self.anatomy_view.render()
 
     def _update_fps(self, frame: BModeFrame) -> None:
         """Frame rate: frames shown per second while the probe moves, else what the
@@ -602,12 +643,12 @@ class MainWindow(QMainWindow):
         a = FPS_SMOOTHING if self._fps else 1.0
         self._fps = (1 - a) * self._fps + a * inst
 
-    def _show_frame(self, frame: BModeFrame, labels: object) -> None:
+    def _show_frame(self, frame: BModeFrame, overlay: LabelOverlay | None) -> None:
         names = self._label_names()
         readout = self.readout_lines(frame)
         for view in self._image_views():
             view.set_frame(frame)
-            view.set_labels(labels if isinstance(labels, np.ndarray) else None, names)
+            view.set_overlay(overlay, names)
             view.set_labels_visible(self.labels_visible)
             view.set_readout(readout)
         self._info_label.setText("  ·  ".join(readout))

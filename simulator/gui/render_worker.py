@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from simulator.engine import BModeEngine, BModeFrame, FrameRequest
-from simulator.image_labels import label_image
+from simulator.label_outlines import LabelOverlay, make_overlay
 
 
 @dataclass(frozen=True)
@@ -23,15 +24,16 @@ class RenderJob:
         Pose and settings to image.
     ticket : int
         Increasing number of the job (later jobs have larger tickets).
-    with_labels : bool
-        Also compute the structure label of every pixel (for the teaching
-        overlay), on the worker thread.
+    label_colours : mapping of int to RGB, optional
+        When given, also compute the teaching overlay (labels and outlines of
+        these structures, ``simulator.label_outlines.make_overlay``) on the
+        worker thread.
     """
 
     engine: BModeEngine
     request: FrameRequest
     ticket: int
-    with_labels: bool = False
+    label_colours: Mapping[int, tuple[float, float, float]] | None = None
 
 
 class RenderWorker(QObject):
@@ -51,8 +53,8 @@ class RenderWorker(QObject):
     Signals
     -------
     frame_ready(RenderJob, BModeFrame, object)
-        A job finished; the third argument is the label image
-        (rows, cols) uint8 when the job asked for labels, else None.
+        A job finished; the third argument is a ``LabelOverlay`` when the
+        job asked for one, else False (never None: see tests/test_qt_signals.py).
     render_failed(RenderJob, str)
         A job raised; the message names what was wrong.
     """
@@ -72,7 +74,10 @@ class RenderWorker(QObject):
         self.n_dropped = 0
 
     def submit(
-        self, engine: BModeEngine, request: FrameRequest, with_labels: bool = False
+        self,
+        engine: BModeEngine,
+        request: FrameRequest,
+        label_colours: Mapping[int, tuple[float, float, float]] | None = None,
     ) -> RenderJob:
         """Queue a frame, replacing any request still waiting.
 
@@ -80,8 +85,8 @@ class RenderWorker(QObject):
         ----------
         engine : BModeEngine
         request : FrameRequest
-        with_labels : bool
-            Also compute the per-pixel structure labels.
+        label_colours : mapping of int to RGB, optional
+            Also compute the teaching overlay of these structures.
 
         Returns
         -------
@@ -89,7 +94,7 @@ class RenderWorker(QObject):
             The job (its ticket identifies the result).
         """
         self._ticket += 1
-        job = RenderJob(engine, request, self._ticket, with_labels)
+        job = RenderJob(engine, request, self._ticket, label_colours)
         if self.synchronous:
             self._run(job)
             return job
@@ -131,15 +136,19 @@ class RenderWorker(QObject):
     def _run(self, job: RenderJob) -> None:
         try:
             frame: BModeFrame = job.engine.render(job.request)
-            labels = None
-            if job.with_labels:
-                labels = label_image(
-                    job.engine.volume, frame.geometry, frame.probe2world, frame.inside
+            overlay: LabelOverlay | bool = False
+            if job.label_colours is not None:
+                overlay = make_overlay(
+                    job.engine.volume,
+                    frame.geometry,
+                    frame.probe2world,
+                    frame.inside,
+                    job.label_colours,
                 )
         except Exception as exc:  # reported to the user, never a bare traceback
             self.render_failed.emit(job, _describe(exc))
             return
-        self.frame_ready.emit(job, frame, labels)
+        self.frame_ready.emit(job, frame, overlay)
 
 
 def _describe(exc: Exception) -> str:
