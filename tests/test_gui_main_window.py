@@ -259,7 +259,7 @@ def test_presentation_window_mirrors_the_image(qtbot, window: MainWindow) -> Non
     _key(qtbot, window, Qt.Key.Key_Right)
     assert pres.image_view.frame is window.frame
     assert pres.image_view.text_scale >= 2.0
-    pres.set_show_3d(True)
+    _key(qtbot, window, Qt.Key.Key_F6)
     assert pres.anatomy_view is not None
     assert pres.anatomy_view.n_structure_actors() == len(window.scene.spec.structures)
     _key(qtbot, window, Qt.Key.Key_F5)
@@ -297,6 +297,18 @@ def test_settings_are_remembered(qtbot, scene_cache: Path) -> None:
         assert again.anatomy_view.skin_opacity == pytest.approx(0.6)
     finally:
         _dispose(again)
+
+
+def test_a_vanished_last_scene_falls_back_to_the_default(
+    qtbot, scene_cache: Path, tmp_path: Path
+) -> None:
+    gone = tmp_path / "gone.toml"
+    win = MainWindow(scene=gone, synchronous=True, remember=False)
+    try:
+        assert win.scene is not None and win.scene.spec.name == "demo_msk"
+        assert "gone.toml" in win.status_text()
+    finally:
+        _dispose(win)
 
 
 def test_background_threads_deliver_the_latest_pose(qtbot, scene_cache: Path) -> None:

@@ -116,6 +116,8 @@ class MainWindow(QMainWindow):
         self._fps = 0.0
         self._last_frame_t: float | None = None
         self._error_ticket = -1
+        self._loading = ""
+        self._pending_note = ""
         self.frames_shown = 0
 
         self.worker = RenderWorker(synchronous=synchronous, parent=self)
@@ -295,6 +297,7 @@ class MainWindow(QMainWindow):
 
     def open_scene(self, path_or_name: str | Path) -> None:
         """Load a scene on the loader thread; the current one stays until it is ready."""
+        self._loading = str(path_or_name)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat(f"{Path(str(path_or_name)).stem}: %p%")
         self.progress_bar.show()
@@ -311,6 +314,11 @@ class MainWindow(QMainWindow):
     def _on_load_failed(self, message: str) -> None:
         self.progress_bar.hide()
         self.show_error(message)
+        if self.session is None and self._loading != DEFAULT_SCENE:
+            # e.g. the remembered last scene was moved away: open the default one
+            self._pending_note = f"{message}; opened {DEFAULT_SCENE} instead"
+            self.open_scene(DEFAULT_SCENE)
+            return
         if self.session is None:
             self.image_view.clear("Could not load the scene: choose another in the Procedure panel")
         else:
@@ -341,6 +349,9 @@ class MainWindow(QMainWindow):
         self.imaging_panel.show_probes(scene.spec.probe.models, session.probe.name)
         self._show_settings()
         self.show_error("")
+        if self._pending_note:
+            self.statusBar().showMessage(self._pending_note, 20_000)
+            self._pending_note = ""
         self.setWindowTitle(f"{WINDOW_TITLE} — {scene.spec.title or scene.spec.name}")
         self._pose_changed()
         self.anatomy_view.set_camera_preset("probe")
@@ -371,6 +382,7 @@ class MainWindow(QMainWindow):
             "calipers": lambda: self.action_calipers.trigger(),
             "save_image": self.save_image_dialog,
             "presentation": lambda: self.action_presentation.trigger(),
+            "presentation_3d": self.toggle_presentation_3d,
             "fullscreen": self._toggle_fullscreen,
             "help": self.help_overlay.toggle,
         }
@@ -761,6 +773,12 @@ class MainWindow(QMainWindow):
         self.action_presentation.setChecked(True)
         return self.presentation
 
+    def toggle_presentation_3d(self) -> None:
+        """Show or hide the 3D view beside the image on the presentation window."""
+        pres = self.presentation or self.open_presentation()
+        pres.set_show_3d(not pres.shows_3d)
+        self._pose_changed()
+
     def close_presentation(self) -> None:
         """Close the presentation window."""
         if self.presentation is not None:
@@ -782,7 +800,12 @@ class MainWindow(QMainWindow):
 
     def status_text(self) -> str:
         """Everything the status bar shows, as one string."""
-        return " | ".join(t for t in (self._message_label.text(), self._info_label.text()) if t)
+        parts = (
+            self.statusBar().currentMessage(),
+            self._message_label.text(),
+            self._info_label.text(),
+        )
+        return " | ".join(t for t in parts if t)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
         """Keep the help overlay over the whole window."""
