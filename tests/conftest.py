@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,3 +20,12 @@ def tmp_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cache.mkdir()
     monkeypatch.setenv("INJECTION_SIM_CACHE", str(cache))
     return cache
+
+
+@pytest.fixture(scope="module")
+def scene_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One temporary scene cache per test module (each scene voxelised once)."""
+    cache = tmp_path_factory.mktemp("scene_cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INJECTION_SIM_CACHE", str(cache))
+        yield cache

@@ -25,15 +25,6 @@ from simulator.probe import get_probe, probe_pose
 
 
 @pytest.fixture(scope="module")
-def scene_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One temporary scene cache for the module (each scene voxelised once)."""
-    cache = tmp_path_factory.mktemp("scene_cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("INJECTION_SIM_CACHE", str(cache))
-        yield cache
-
-
-@pytest.fixture(scope="module")
 def demo(scene_cache: Path) -> Scene:
     return load_scene("demo_msk")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -196,15 +196,6 @@ def test_bad_inputs_raise_clear_errors() -> None:
 
 
 # --------------------------------------------------------------------------- scenes.skin
-
-
-@pytest.fixture(scope="module")
-def scene_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One temporary scene cache for the module."""
-    cache = tmp_path_factory.mktemp("scene_cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("INJECTION_SIM_CACHE", str(cache))
-        yield cache
 
 
 def test_demo_scene_skin_is_flat_at_zero(scene_cache: Path) -> None:

@@ -764,6 +764,7 @@ class MainWindow(QMainWindow):
         if self.presentation is None:
             self.presentation = PresentationWindow()
             self.presentation.closed.connect(self._on_presentation_closed)
+            self.presentation.forward_keys_to(self)
             if self.session is not None:
                 self.presentation.set_scene(self.session.scene)
             self.presentation.show_on_best_screen(self.screen())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QScreen
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeyEvent, QScreen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from scenes import Scene
@@ -50,6 +50,7 @@ class PresentationWindow(QWidget):
         self._probe: tuple[np.ndarray, ProbeModel] | None = None
         self._needle: tuple[np.ndarray | None, np.ndarray | None, int] = (None, None, 22)
         self._frame: BModeFrame | None = None
+        self._key_target: QWidget | None = None
         self._row = QHBoxLayout()
         self._row.setContentsMargins(0, 0, 0, 0)
         self._row.addWidget(self.image_view, 3)
@@ -134,6 +135,17 @@ class PresentationWindow(QWidget):
             self.anatomy_view.set_frame(self._frame)
         self.anatomy_view.set_camera_preset("probe")
         self.anatomy_view.request_render()
+
+    def forward_keys_to(self, target: QWidget | None) -> None:
+        """Send key presses on this window to ``target`` (the instructor's window)."""
+        self._key_target = target
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
+        """Keys typed on the presentation window drive the instructor's window."""
+        if self._key_target is not None:
+            self._key_target.keyPressEvent(event)
+            return
+        super().keyPressEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
         """Free the 3D view and tell the main window."""
