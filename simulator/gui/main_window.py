@@ -118,7 +118,6 @@ class MainWindow(QMainWindow):
         self._error_ticket = -1
         self._loading = ""
         self._pending_note = ""
-        self.frames_shown = 0
 
         self.worker = RenderWorker(synchronous=synchronous, parent=self)
         self.worker.frame_ready.connect(self._on_frame)
@@ -608,7 +607,6 @@ class MainWindow(QMainWindow):
             self.presentation.set_frame(frame)
         if job.ticket > self._error_ticket:
             self.show_error("")
-        self.frames_shown += 1
 
     def _render_3d_after_frame(self) -> None:
         """Render the 3D view right after a frame was painted, at most ANATOMY_MAX_FPS.
