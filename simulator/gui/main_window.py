@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from scenes import Scene
+from scenes import Scene, SceneSpec
 from scenes.skin import skin_surface
 from simulator.app.scan_session import ScanSession
 from simulator.cine import CineBuffer
@@ -118,6 +118,8 @@ class MainWindow(QMainWindow):
         self._error_ticket = -1
         self._loading = ""
         self._pending_note = ""
+        self._label_names: dict[int, tuple[str, tuple[float, float, float]]] = {}
+        self._label_colours: dict[int, tuple[float, float, float]] = {}
 
         self.worker = RenderWorker(synchronous=synchronous, parent=self)
         self.worker.frame_ready.connect(self._on_frame)
@@ -328,6 +330,7 @@ class MainWindow(QMainWindow):
         self._retire_session()
         session = ScanSession(scene, skin_surface(scene))
         self.session = session
+        self._set_label_names(scene.spec)
         preset = self._remembered.preset
         if preset in PRESETS:
             try:
@@ -558,9 +561,7 @@ class MainWindow(QMainWindow):
         """Ask the worker for a frame of the current pose (unless frozen)."""
         if self.session is None or self.frozen:
             return
-        colours = None
-        if self.labels_visible:
-            colours = {k: colour for k, (_, colour) in self._label_names().items()}
+        colours = self._label_colours if self.labels_visible else None
         self.worker.submit(self.session.engine, self.session.frame_request(), colours)
 
     # ========================================================== freeze, cine
@@ -654,11 +655,10 @@ class MainWindow(QMainWindow):
         self._fps = (1 - a) * self._fps + a * inst
 
     def _show_frame(self, frame: BModeFrame, overlay: LabelOverlay | None) -> None:
-        names = self._label_names()
         readout = self.readout_lines(frame)
         for view in self._image_views():
             view.set_frame(frame)
-            view.set_overlay(overlay, names)
+            view.set_overlay(overlay, self._label_names)
             view.set_labels_visible(self.labels_visible)
             view.set_readout(readout)
         self._info_label.setText("  ·  ".join(readout))
@@ -669,15 +669,16 @@ class MainWindow(QMainWindow):
             views.append(self.presentation.image_view)
         return views
 
-    def _label_names(self) -> dict[int, tuple[str, tuple[float, float, float]]]:
-        if self.session is None:
-            return {}
-        spec = self.session.scene.spec
+    def _set_label_names(self, spec: SceneSpec) -> None:
+        """Overlay names and colours of ``spec``'s structures (once per scene)."""
         texts = {s.name: s.name.replace("_", " ") for s in spec.structures}
         if spec.procedure is not None:
             for lab in spec.procedure.labels:
                 texts[lab.structure] = lab.text
-        return {i + 1: (texts[s.name], s.colour) for i, s in enumerate(spec.structures)}
+        self._label_names = {
+            i + 1: (texts[s.name], s.colour) for i, s in enumerate(spec.structures)
+        }
+        self._label_colours = {k: colour for k, (_, colour) in self._label_names.items()}
 
     def readout_lines(self, frame: BModeFrame) -> list[str]:
         """The scanner readout for ``frame``: probe, frequency, depth, gain, fps."""
