@@ -34,6 +34,10 @@ OUTER_DIAMETER_MM = {
 #: Allowed insertion angles below the skin, degrees.
 MIN_ANGLE_DEG = 5.0
 MAX_ANGLE_DEG = 90.0
+#: Bevel (primary grind) angle of a regular hypodermic needle, degrees
+#: (regular bevel about 12 deg; short bevel about 18 deg; nerve-block
+#: needles 30 deg and more).
+DEFAULT_BEVEL_DEG = 12.0
 
 
 def outer_diameter_mm(gauge: int) -> float:
@@ -63,6 +67,39 @@ def direction_of(heading_deg: float, angle_deg: float) -> np.ndarray:
     return np.array([math.cos(a) * math.cos(h), math.cos(a) * math.sin(h), math.sin(a)])
 
 
+def heading_angle_of(
+    direction: np.ndarray, default_heading_deg: float = 0.0
+) -> tuple[float, float]:
+    """Heading and insertion angle of a shaft direction (inverse of ``direction_of``).
+
+    Parameters
+    ----------
+    direction : ndarray, shape (3,)
+        Shaft direction, hub to tip (need not be unit).
+    default_heading_deg : float
+        Heading returned for a vertical shaft, whose heading is undefined.
+
+    Returns
+    -------
+    heading_deg, angle_deg : float
+        Heading in (-180, 180], angle below the skin in [-90, 90].
+
+    Raises
+    ------
+    ValueError
+        For a zero or non-finite direction.
+    """
+    d = np.asarray(direction, dtype=np.float64)
+    n = float(np.linalg.norm(d))
+    if not (math.isfinite(n) and n > 0.0):
+        raise ValueError(f"needle direction {tuple(d)}: expected a non-zero finite vector")
+    d = d / n
+    angle = math.degrees(math.asin(min(max(d[2], -1.0), 1.0)))
+    if math.hypot(d[0], d[1]) < 1e-12:
+        return float(default_heading_deg), angle
+    return math.degrees(math.atan2(d[1], d[0])), angle
+
+
 @dataclass(frozen=True)
 class NeedlePose:
     """A straight needle pivoting about its skin entry point.
@@ -82,6 +119,8 @@ class NeedlePose:
         Needle gauge (``OUTER_DIAMETER_MM`` keys).
     length_mm : float
         Shaft length, mm.
+    bevel_deg : float
+        Bevel angle of the tip, degrees (0 < bevel <= 90; 90 = blunt).
     """
 
     entry_mm: tuple[float, float, float]
@@ -90,11 +129,14 @@ class NeedlePose:
     depth_mm: float = 0.0
     gauge: int = 22
     length_mm: float = 50.0
+    bevel_deg: float = DEFAULT_BEVEL_DEG
 
     def __post_init__(self) -> None:
         outer_diameter_mm(self.gauge)  # validates the gauge
         if not self.length_mm > 0.0:
             raise ValueError(f"needle length_mm = {self.length_mm}: expected > 0 mm")
+        if not 0.0 < self.bevel_deg <= 90.0:
+            raise ValueError(f"needle bevel_deg = {self.bevel_deg}: expected 0 < bevel <= 90 deg")
 
     @property
     def direction(self) -> np.ndarray:
@@ -120,6 +162,11 @@ class NeedlePose:
     def diameter_mm(self) -> float:
         """Outer diameter, mm."""
         return outer_diameter_mm(self.gauge)
+
+    @property
+    def bevel_length_mm(self) -> float:
+        """Length of the bevel face along the shaft, mm (``diameter / tan(bevel)``)."""
+        return self.diameter_mm / math.tan(math.radians(self.bevel_deg))
 
     # ------------------------------------------------------------ intents
     def advanced(self, d_mm: float) -> NeedlePose:
