@@ -2,11 +2,16 @@
 
 Stages (timed per frame in ``BModeFrame.timings_ms``):
 
+0. ``edit``: the volume with the request's tissue edit applied
+   (``simulator.tissue_edit.apply_edit``; cached for the last edit object).
 1. ``plan``: per-frame tables (line geometry in grid/tile coordinates,
    per-label acoustic values at this frequency and beam angle).
 2. ``march``: ``simulator.beam.march_lines`` on two blocks of lines in
    parallel (NumPy releases the GIL in its loops).
-3. ``points``: point reflectors splatted at their exact position.
+3. ``points``: point reflectors of the scene and point scatterers of the
+   request (microbubbles) splatted at their exact position.
+   ``needle``: the needle's shaft, tip and reverberation echoes
+   (``simulator.needle_echo``), splatted the same way; ~0 ms without a needle.
 4. ``psf``: axial Gaussian (fixed; direct convolution along the lines) and
    lateral Gaussian (depth-dependent, from the transmit focus; a product in
    the Fourier domain across the lines).
@@ -31,6 +36,14 @@ from scipy import ndimage
 
 from simulator import beam, display, psf
 from simulator.beam import MarchPlan
+from simulator.needle_echo import (
+    BeamEchoes,
+    NeedleShape,
+    NeedleView,
+    PointScatterers,
+    needle_echoes,
+    needle_view,
+)
 from simulator.probe import ImagingSettings, ProbeModel
 from simulator.scan_convert import ImageGeometry, get_converter
 from simulator.scan_geometry import ScanGeometry, make_scan_geometry
@@ -42,6 +55,7 @@ from simulator.speckle import (
     make_scatterer_field,
     texture_frame,
 )
+from simulator.tissue_edit import TissueEdit, apply_edit
 from simulator.volume import AcousticVolume
 
 #: Diffuse backscatter amplitude of muscle relative to a perfect planar reflector.
@@ -60,11 +74,22 @@ class FrameRequest:
     settings : ImagingSettings
     timestamp_s : float
         Time the pose was sampled, s (carried through to the frame).
+    needle : NeedleShape, optional
+        The needle to image (world mm); None: no needle.
+    tissue_edit : TissueEdit, optional
+        Label changes (injectate...) to image instead of the engine's volume
+        as built; its labels must exist in that volume
+        (``tissue_edit.with_injectate_label``).
+    scatterers : PointScatterers, optional
+        Extra bright points (microbubbles of the injectate), world mm.
     """
 
     probe2world: np.ndarray
     settings: ImagingSettings
     timestamp_s: float = 0.0
+    needle: NeedleShape | None = None
+    tissue_edit: TissueEdit | None = None
+    scatterers: PointScatterers | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +116,8 @@ class BModeFrame:
     timestamp_s : float
     timings_ms : dict of str to float
         Milliseconds spent in each stage.
+    needle_view : NeedleView or None
+        Where the needle is relative to the image (None without a needle).
     """
 
     image: np.ndarray
@@ -103,6 +130,7 @@ class BModeFrame:
     settings: ImagingSettings
     timestamp_s: float
     timings_ms: dict[str, float] = field(default_factory=dict)
+    needle_view: NeedleView | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +173,8 @@ class BModeEngine:
         self.seed = volume.seed if seed is None else int(seed)
         self.field: ScattererField = make_scatterer_field(self.seed)
         self._settings_cache: dict[ImagingSettings, _SettingsCache] = {}
+        # the last tissue edit and the volume it gives (edits compare by identity)
+        self._edit_cache: tuple[TissueEdit, AcousticVolume] | None = None
         self._pool = ThreadPoolExecutor(self.n_threads) if self.n_threads > 1 else None
         structs = volume.structures
         self._impedance = np.array([s.tissue.impedance_mrayl for s in structs], np.float32)
@@ -278,42 +308,82 @@ class BModeEngine:
             return [fn(b) for b in blocks]
         return list(self._pool.map(fn, blocks))
 
-    def _march(self, plan: MarchPlan) -> tuple[np.ndarray, np.ndarray]:
+    def _march(self, volume: AcousticVolume, plan: MarchPlan) -> tuple[np.ndarray, np.ndarray]:
         blocks = self._blocks(plan.n_lines)
-        parts = self._map(lambda s: beam.march_lines(self.volume, self.field, plan, s), blocks)
+        parts = self._map(lambda s: beam.march_lines(volume, self.field, plan, s), blocks)
         if len(parts) == 1:
             return parts[0]
         signal = np.concatenate([p[0] for p in parts], axis=0)
         losses = np.concatenate([p[1] for p in parts], axis=0)
         return signal, losses
 
-    def _splat_points(
-        self,
-        signal: np.ndarray,
-        losses: np.ndarray,
+    def _volume_for(self, edit: TissueEdit | None) -> AcousticVolume:
+        """The volume to image: the engine's, or the engine's with ``edit`` applied (cached)."""
+        if edit is None or edit.n_voxels == 0:
+            return self.volume
+        cached = self._edit_cache
+        if cached is not None and cached[0] is edit:
+            return cached[1]
+        edited = apply_edit(self.volume, edit)
+        self._edit_cache = (edit, edited)
+        return edited
+
+    @staticmethod
+    def _point_echoes(
+        positions_mm: np.ndarray,
+        amplitude: np.ndarray,
         probe2world: np.ndarray,
         sc: _SettingsCache,
-    ) -> None:
-        vol = self.volume
-        if vol.point_reflectors_mm.shape[0] == 0:
-            return
+    ) -> BeamEchoes:
+        """Point sources in beam coordinates, weighted by the elevation profile."""
+        if positions_mm.shape[0] == 0:
+            return BeamEchoes.empty()
         scan = sc.scan
         world2probe = np.linalg.inv(probe2world)
-        p = vol.point_reflectors_mm @ world2probe[:3, :3].T + world2probe[:3, 3]
+        p = np.asarray(positions_mm, np.float64) @ world2probe[:3, :3].T + world2probe[:3, 3]
         line, sample = scan.to_beam_coords(p[:, 0], p[:, 2])
         sig_el = np.interp(sample, np.arange(scan.n_samples), sc.elevation_sigma_mm)
-        weight = vol.point_reflectivity * np.exp(-0.5 * (p[:, 1] / sig_el) ** 2)
+        weight = np.asarray(amplitude, np.float64) * np.exp(-0.5 * (p[:, 1] / sig_el) ** 2)
+        return BeamEchoes(line, sample, weight.astype(np.float32), sample)
+
+    @staticmethod
+    def _splat(signal: np.ndarray, losses: np.ndarray, echoes: BeamEchoes) -> None:
+        """Add echoes to ``signal`` (bilinear in line and sample), times the losses.
+
+        Parameters
+        ----------
+        signal : ndarray, shape (n_lines, n_samples), complex64
+            Modified in place.
+        losses : ndarray, shape (n_lines, n_samples), float32
+            Two-way tissue losses down to each sample, as the march found them.
+        echoes : BeamEchoes
+        """
+        if echoes.size == 0:
+            return
         nl, ns = signal.shape
-        ok = (line > -1) & (line < nl) & (sample > -1) & (sample < ns) & (weight > 1e-6)
-        for li, si, w in zip(line[ok], sample[ok], weight[ok], strict=True):
-            l0, s0 = math.floor(li), math.floor(si)
-            fl, fs = li - l0, si - s0
-            for dl, wl in ((0, 1 - fl), (1, fl)):
-                for ds, ws in ((0, 1 - fs), (1, fs)):
-                    lj, sj = l0 + dl, s0 + ds
-                    if 0 <= lj < nl and 0 <= sj < ns:
-                        # two-way losses down to the reflector, as the march found them
-                        signal[lj, sj] += w * wl * ws * losses[lj, sj]
+        li, si, w = echoes.line, echoes.sample, echoes.amplitude.astype(np.float64)
+        ok = (li > -1) & (li < nl) & (si > -1) & (si < ns) & (w > 1e-6)
+        if not np.any(ok):
+            return
+        li, si, w, ls = li[ok], si[ok], w[ok], echoes.loss_sample[ok]
+        l0 = np.floor(li).astype(np.int64)
+        s0 = np.floor(si).astype(np.int64)
+        fl, fs = li - l0, si - s0
+        # losses looked up at the loss sample (the echo's own sample, unless it rings)
+        shift = np.floor(ls).astype(np.int64) - s0
+        if not signal.flags.c_contiguous:
+            raise ValueError("the line signal must be C-contiguous complex64")
+        # the real parts as a flat float32 view: np.add.at is fast on it
+        real = signal.view(np.float32).reshape(-1)
+        for dl, wl in ((0, 1.0 - fl), (1, fl)):
+            lj = l0 + dl
+            for dsm, ws in ((0, 1.0 - fs), (1, fs)):
+                sj = s0 + dsm
+                m = (lj >= 0) & (lj < nl) & (sj >= 0) & (sj < ns)
+                lm, sm = lj[m], sj[m]
+                loss = losses[lm, np.clip(sm + shift[m], 0, ns - 1)]
+                value = (w[m] * wl[m] * ws[m] * loss).astype(np.float32)
+                np.add.at(real, 2 * (lm * ns + sm), value)
 
     def _apply_psf(self, signal: np.ndarray, sc: _SettingsCache) -> np.ndarray:
         nl, ns = signal.shape
@@ -355,17 +425,44 @@ class BModeEngine:
         """
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
+        volume = self._volume_for(request.tissue_edit)
+        te = time.perf_counter()
+        timings["edit"] = (te - t0) * 1e3
         sc = self._for_settings(request.settings)
         pose = np.asarray(request.probe2world, dtype=np.float64)
         plan = self._plan(pose, sc)
         t1 = time.perf_counter()
-        timings["plan"] = (t1 - t0) * 1e3
-        signal, losses = self._march(plan)
+        timings["plan"] = (t1 - te) * 1e3
+        signal, losses = self._march(volume, plan)
         t2 = time.perf_counter()
         timings["march"] = (t2 - t1) * 1e3
-        self._splat_points(signal, losses, pose, sc)
+        self._splat(
+            signal,
+            losses,
+            self._point_echoes(volume.point_reflectors_mm, volume.point_reflectivity, pose, sc),
+        )
+        if request.scatterers is not None:
+            sca = request.scatterers
+            self._splat(
+                signal, losses, self._point_echoes(sca.positions_mm, sca.amplitude, pose, sc)
+            )
         t3 = time.perf_counter()
         timings["points"] = (t3 - t2) * 1e3
+        view = None
+        if request.needle is not None:
+            impedance = self._impedance
+
+            def impedance_at(points_mm: np.ndarray) -> np.ndarray:
+                return impedance[volume.label_at(points_mm)]
+
+            echoes = needle_echoes(
+                request.needle, pose, sc.scan, sc.elevation_sigma_mm, impedance_at
+            )
+            self._splat(signal, losses, echoes)
+            view = needle_view(request.needle, pose, sc.scan, sc.elevation_sigma_mm)
+        t3n = time.perf_counter()
+        timings["needle"] = (t3n - t3) * 1e3
+        t3 = t3n
         envelope = self._apply_psf(signal, sc)
         t4 = time.perf_counter()
         timings["psf"] = (t4 - t3) * 1e3
@@ -389,4 +486,5 @@ class BModeEngine:
             settings=request.settings,
             timestamp_s=request.timestamp_s,
             timings_ms=timings,
+            needle_view=view,
         )

@@ -240,3 +240,19 @@ def test_request_render_respects_max_fps(qtbot, view: AnatomyView) -> None:
     assert done[0] - t0 >= 0.08  # not before 1/10 s after the previous render
     with pytest.raises(ValueError, match="max_fps"):
         view.set_max_fps(0.0)
+
+
+def test_injectate_surface_drawn_with_the_sphere_area(qtbot) -> None:
+    """A 3 mm-radius fluid sphere is drawn with about its true surface area; None hides it."""
+    view = AnatomyView()
+    qtbot.addWidget(view)
+    spacing = 0.25
+    ax = (np.arange(41) - 20) * spacing
+    x, y, z = np.meshgrid(ax, ax, ax, indexing="ij")
+    mask = (x**2 + y**2 + z**2 <= 3.0**2).astype(np.uint8)
+    view.set_injectate((mask, np.array([-5.0, -5.0, 10.0]), spacing))
+    area = view.injectate_surface_area_mm2()
+    assert area == pytest.approx(4 * np.pi * 3.0**2, rel=0.08)
+    view.set_injectate(None)
+    assert view.injectate_surface_area_mm2() == 0.0
+    view.finalize()

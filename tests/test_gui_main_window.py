@@ -113,7 +113,7 @@ def test_deeper_depth_draws_the_same_structure_higher_and_smaller(
     qtbot, window: MainWindow
 ) -> None:
     # a landscape ultrasound screen (side panels closed), so the image fills its height
-    for dock in (window.dock_controls, window.dock_3d, window.dock_procedure):
+    for dock in (window.dock_controls, window.dock_3d, window.dock_procedure, window.dock_events):
         dock.hide()
     window.resize(1600, 1000)
     qtbot.waitUntil(lambda: window.image_view.width() > 1.3 * window.image_view.height())

@@ -95,6 +95,33 @@ def build_parser() -> argparse.ArgumentParser:
         "its geometry goes to OUT.json beside it",
     )
     r.add_argument("--pixel", type=float, dest="pixel_mm", help="output pixel size, mm")
+    r.add_argument(
+        "--needle-entry",
+        type=float,
+        nargs=3,
+        metavar=("X", "Y", "Z"),
+        help="needle skin entry point, scene mm (with --needle-tip)",
+    )
+    r.add_argument(
+        "--needle-tip",
+        type=float,
+        nargs=3,
+        metavar=("X", "Y", "Z"),
+        help="needle tip, scene mm (bone stops it at its surface)",
+    )
+    r.add_argument("--gauge", type=int, help="needle gauge (default: the scene's needle, else 22)")
+    r.add_argument(
+        "--inject",
+        type=float,
+        dest="inject_ml",
+        metavar="ML",
+        help="inject this volume at the needle tip before rendering, ml",
+    )
+    r.add_argument(
+        "--events",
+        action="store_true",
+        help="print the needle and injection events and where the injectate went",
+    )
     _add_imaging_options(r)
     b = sub.add_parser("bench", help="measure frames per second and time per stage")
     b.add_argument(

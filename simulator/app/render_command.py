@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from scenes import Scene
+from scenes.skin import skin_surface
 from simulator.app.cli import UserError, json_default
 from simulator.app.imaging import pose_from, settings_from
+from simulator.app.scan_session import ScanSession
 from simulator.display import to_uint8
 from simulator.engine import BModeEngine, BModeFrame, FrameRequest
+from simulator.needle_pose import outer_diameter_mm
 
 
 def _write_png(path: Path, image: np.ndarray) -> None:
@@ -47,6 +52,56 @@ def beam_geometry(frame: BModeFrame) -> dict:
     }
 
 
+def _needle_and_injectate(scene: Scene, args: argparse.Namespace) -> ScanSession | None:
+    """A headless session with the needle of ``--needle-entry/--needle-tip`` and the
+    injectate of ``--inject`` (None when no needle is asked for)."""
+    entry, tip = getattr(args, "needle_entry", None), getattr(args, "needle_tip", None)
+    inject_ml = getattr(args, "inject_ml", None)
+    if entry is None and tip is None:
+        if inject_ml is not None:
+            raise UserError("--inject needs a needle: give --needle-entry and --needle-tip")
+        return None
+    if entry is None or tip is None:
+        raise UserError("--needle-entry and --needle-tip go together: give both (scene mm)")
+    if inject_ml is not None and not inject_ml > 0.0:
+        raise UserError(f"--inject {inject_ml}: expected a volume > 0 ml")
+    clock = iter(float(i) for i in range(1_000_000))
+    session = ScanSession(scene, skin_surface(scene), n_threads=1, clock=lambda: next(clock))
+    if args.gauge is not None:
+        try:
+            outer_diameter_mm(args.gauge)
+        except ValueError as exc:
+            raise UserError(f"--gauge: {exc}") from None
+        session.needle_gauge = int(args.gauge)
+    session.set_needle_tip(np.array(entry), np.array(tip))
+    if session.kinematics is None or not session.kinematics.inserted:
+        raise UserError(
+            f"--needle-tip {tuple(tip)}: the tip is not under the skin "
+            f"(entry {tuple(entry)}); give a tip deeper than the skin"
+        )
+    if inject_ml is not None:
+        session.inject(inject_ml)
+    return session
+
+
+def _print_needle(session: ScanSession, show_events: bool) -> None:
+    k = session.kinematics
+    assert k is not None and k.pose is not None
+    tip = k.tip_mm
+    print(
+        f"needle {k.gauge} G: tip at ({tip[0]:.1f}, {tip[1]:.1f}, {tip[2]:.1f}) mm, "
+        f"{k.depth_mm:.1f} mm in, in {k.structure_at_tip or 'no structure'}"
+        + (f" ({session.notice})" if session.notice else "")
+    )
+    inj = session.injection
+    if inj.injected_ml > 0.0:
+        where = ", ".join(f"{n} {ml:.3f} ml" for n, ml in sorted(inj.distribution_ml().items()))
+        print(f"injected {inj.injected_ml:.3f} ml: {where}")
+    if show_events:
+        for ev in session.events:
+            print(f"event {ev}")
+
+
 def run_render(args: argparse.Namespace) -> int:
     """Render the scene named in ``args`` and report what was written."""
     from scenes import load_scene
@@ -59,11 +114,18 @@ def run_render(args: argparse.Namespace) -> int:
         raise UserError(f"--out {args.out}: expected a .png file name")
     if args.envelope is not None and args.envelope.suffix.lower() != ".npy":
         raise UserError(f"--envelope {args.envelope}: expected a .npy file name")
-    engine = BModeEngine(scene.volume, spec.probe.probe, pixel_mm=args.pixel_mm, seed=args.seed)
+    session = _needle_and_injectate(scene, args)
+    volume = scene.volume if session is None else session.volume
+    engine = BModeEngine(volume, spec.probe.probe, pixel_mm=args.pixel_mm, seed=args.seed)
+    request = FrameRequest(probe2world=pose, settings=settings)
+    if session is not None:
+        request = replace(session.frame_request(), probe2world=pose, settings=settings)
     try:
-        frame = engine.render(FrameRequest(probe2world=pose, settings=settings))
+        frame = engine.render(request)
     finally:
         engine.close()
+        if session is not None:
+            session.close()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     _write_png(args.out, frame.image)
     g = frame.geometry
@@ -79,6 +141,8 @@ def run_render(args: argparse.Namespace) -> int:
         f"spans x {g.x0_mm:.2f}..{g.x0_mm + (g.cols - 1) * g.pixel_mm:.2f} mm, "
         f"depth {g.z0_mm:.2f}..{g.z0_mm + (g.rows - 1) * g.pixel_mm:.2f} mm"
     )
+    if session is not None:
+        _print_needle(session, bool(getattr(args, "events", False)))
     if args.envelope is not None:
         args.envelope.parent.mkdir(parents=True, exist_ok=True)
         np.save(args.envelope, np.ascontiguousarray(frame.envelope))

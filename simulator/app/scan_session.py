@@ -2,25 +2,36 @@
 
 The window (and later a tracker or a replayed recording) changes the
 session only through its intents (slide, rotate, tilt, rock, advance,
-redirect, settings, presets, probe choice); the session turns them into the
-frame requests the B-mode engine computes. No widgets here: the same
-session runs headless.
+redirect, aspirate, inject, settings, presets, probe choice); the session
+turns them into the frame requests the B-mode engine computes. The needle
+moves through ``NeedleKinematics`` (pivot at the skin, resisted redirects,
+bone stops), the injectate spreads through ``Injection``, and every contact,
+tissue and injection event goes to one ``EventLog`` for the GUI and the
+scoring. No widgets here: the same session runs headless.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 
 from scenes import Scene
 from simulator.engine import BModeEngine, FrameRequest
+from simulator.injection import Aspiration, Injection, InjectResult
+from simulator.needle_echo import NeedleShape, PointScatterers
+from simulator.needle_events import EventLog, NeedleEvent, TargetZone, make_event
+from simulator.needle_kinematics import Move, NeedleKinematics
 from simulator.needle_pose import NeedlePose, aimed_at, in_plane_entry
 from simulator.presets import SCENE_PRESET, get_preset
 from simulator.probe import ImagingSettings, ProbeModel, SettingsError, get_probe
 from simulator.probe_control import STEPS, ProbeHandle
 from simulator.skin import SkinSurface
+from simulator.structure_kinds import structure_kinds
+from simulator.tissue_edit import with_injectate_label
+from simulator.volume import AcousticVolume
 
 #: Needle used when the scene names none: (gauge, length mm) for a linear
 #: probe and for a curvilinear (deep) one.
@@ -44,6 +55,9 @@ class ScanSession:
         Its skin surface (the probe face stays on it).
     n_threads : int
         Threads of the B-mode engine.
+    clock : callable, optional
+        Returns the time in seconds (default ``time.monotonic``); events and
+        the injection are stamped with it.
 
     Attributes
     ----------
@@ -57,23 +71,53 @@ class ScanSession:
         Name of the last preset applied (``"scene"``: the scene's own).
     handle : ProbeHandle
         Probe position on the skin and angles.
-    needle : NeedlePose or None
-        The needle, once placed.
+    volume : AcousticVolume
+        The scene's volume with an injectate label (the engine images it).
+    kinds : tuple of str
+        Kind of every label (``simulator.structure_kinds``).
+    target : TargetZone or None
+        The procedure's target (or the scene's target structure).
+    kinematics : NeedleKinematics or None
+        The needle in tissue, once placed.
+    injection : Injection
+        The injectate delivered so far.
+    events : EventLog
+        Every needle, tissue and injection event of the session.
+    notice : str
+        Why the last needle intent was limited (bone, tissue), or "".
     engine : BModeEngine
         Engine of the scene and probe.
     """
 
-    def __init__(self, scene: Scene, skin: SkinSurface, n_threads: int = 2) -> None:
+    def __init__(
+        self,
+        scene: Scene,
+        skin: SkinSurface,
+        n_threads: int = 2,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.scene = scene
         self.skin = skin
+        self.clock = clock
         self._n_threads = n_threads
         spec = scene.spec
         self.probe: ProbeModel = spec.probe.probe
         self.settings: ImagingSettings = spec.imaging
         self.preset = SCENE_PRESET
         self.handle = self.start_handle()
-        self.needle: NeedlePose | None = None
-        self.engine = BModeEngine(scene.volume, self.probe, n_threads=n_threads)
+        self.volume = with_injectate_label(scene.volume)
+        harms = {s.name: s.harm for s in spec.structures}
+        self.kinds = structure_kinds(self.volume, harms)
+        self.target = scene_target(scene, self.volume)
+        self.events = EventLog()
+        self.kinematics: NeedleKinematics | None = None
+        self.injection = Injection(self.volume, harms, seed=spec.seed)
+        self.notice = ""
+        self.needle_gauge: int | None = None  # overrides the scene's gauge when set
+        self._site_mm: tuple[float, ...] = ()  # tip of the last injection (one event per site)
+        self._warned_at: tuple[float, ...] = ()  # tip of the last high-resistance warning
+        self.t0_s = clock()
+        self.engine = BModeEngine(self.volume, self.probe, n_threads=n_threads)
 
     # ------------------------------------------------------------- probe
     def start_handle(self) -> ProbeHandle:
@@ -174,15 +218,21 @@ class ScanSession:
             return
         self.probe = get_probe(name)
         self.engine.close()
-        self.engine = BModeEngine(self.scene.volume, self.probe, n_threads=self._n_threads)
+        self.engine = BModeEngine(self.volume, self.probe, n_threads=self._n_threads)
         self.apply_preset(self.preset)
 
     def frame_request(self, timestamp_s: float | None = None) -> FrameRequest:
-        """The frame of the current pose and settings."""
+        """The frame of the current pose and settings, with the needle and the injectate."""
+        t_s = self.clock() if timestamp_s is None else timestamp_s
+        edit = self.injection.tissue_edit()
+        positions, amplitude = self.injection.bubbles(t_s)
         return FrameRequest(
             probe2world=self.probe2world(),
             settings=self.settings,
-            timestamp_s=time.monotonic() if timestamp_s is None else timestamp_s,
+            timestamp_s=t_s,
+            needle=self.needle_shape(),
+            tissue_edit=edit if edit.n_voxels else None,
+            scatterers=PointScatterers(positions, amplitude) if len(amplitude) else None,
         )
 
     # ------------------------------------------------------------ needle
@@ -190,11 +240,43 @@ class ScanSession:
         """Gauge and length of the scene's needle, or the default for the probe."""
         proc = self.scene.spec.procedure
         if proc is not None:
-            return proc.needle.gauge, proc.needle.length_mm
-        return DEFAULT_NEEDLE.get(self.probe.kind, DEFAULT_NEEDLE["linear"])
+            gauge, length = proc.needle.gauge, proc.needle.length_mm
+        else:
+            gauge, length = DEFAULT_NEEDLE.get(self.probe.kind, DEFAULT_NEEDLE["linear"])
+        return (self.needle_gauge or gauge), length
+
+    @property
+    def needle(self) -> NeedlePose | None:
+        """The needle's pose, once placed."""
+        return None if self.kinematics is None else self.kinematics.pose
+
+    def needle_shape(self) -> NeedleShape | None:
+        """The needle as the engine draws it (None when there is none)."""
+        pose = self.needle
+        if pose is None:
+            return None
+        return NeedleShape(
+            hub_mm=tuple(float(v) for v in pose.hub_mm),  # type: ignore[arg-type]
+            tip_mm=tuple(float(v) for v in pose.tip_mm),  # type: ignore[arg-type]
+            diameter_mm=pose.diameter_mm,
+            bevel_mm=pose.bevel_length_mm,
+        )
+
+    def _new_kinematics(self) -> NeedleKinematics:
+        gauge, length = self.needle_kind()
+        return NeedleKinematics(
+            self.volume, self.kinds, self.skin, self.target, gauge, length, log=self.events
+        )
+
+    def _moved(self, move: Move) -> Move:
+        self.notice = BLOCKED_NOTICE.get(move.blocked or "", "")
+        return move
 
     def place_needle(self, entry_mm: np.ndarray | None = None) -> NeedlePose:
         """Put a needle on the skin, aimed in plane at the middle of the image.
+
+        A needle already in is first withdrawn out of the skin (its events
+        are recorded), as a physician would before a new puncture.
 
         Parameters
         ----------
@@ -213,33 +295,152 @@ class ScanSession:
         if aim[2] <= entry[2]:  # a steep rock could lift the aim above the entry
             aim = entry + np.array([0.0, 0.0, aim_depth])
         gauge, length = self.needle_kind()
-        self.needle = aimed_at(entry, aim, gauge=gauge, length_mm=length)
-        return self.needle
+        pose = aimed_at(entry, aim, gauge=gauge, length_mm=length)
+        self._withdraw_out()
+        if self.kinematics is None:
+            self.kinematics = self._new_kinematics()
+        self._moved(
+            self.kinematics.place(pose.entry_mm, pose.heading_deg, pose.angle_deg, self.clock())
+        )
+        return self.kinematics.pose  # type: ignore[return-value]
 
-    def advance(self, steps: float, kind: str = "normal") -> None:
+    def _withdraw_out(self) -> None:
+        k = self.kinematics
+        if k is not None and k.inserted:
+            k.advance(-k.depth_mm - 1.0, self.clock())
+
+    def advance(self, steps: float, kind: str = "normal") -> Move | None:
         """Advance (steps > 0) or withdraw the needle by key steps of ``kind``."""
-        if self.needle is not None:
-            self.needle = self.needle.advanced(steps * STEPS[kind].move_mm)
+        if self.kinematics is None or self.kinematics.pose is None:
+            return None
+        return self._moved(self.kinematics.advance(steps * STEPS[kind].move_mm, self.clock()))
 
-    def steer(self, what: str, steps: float, kind: str = "normal") -> None:
+    def advance_mm(self, d_mm: float) -> Move | None:
+        """Advance (d_mm > 0) or withdraw the needle by ``d_mm`` millimetres."""
+        if self.kinematics is None or self.kinematics.pose is None:
+            return None
+        return self._moved(self.kinematics.advance(d_mm, self.clock()))
+
+    def steer(self, what: str, steps: float, kind: str = "normal") -> Move | None:
         """Redirect: ``"angle"`` steeper/shallower or ``"heading"`` left/right."""
-        if self.needle is None:
-            return
+        if self.kinematics is None or self.kinematics.pose is None:
+            return None
         d = steps * STEPS[kind].angle_deg
         if what == "angle":
-            self.needle = self.needle.redirected(d_angle_deg=d)
+            move = self.kinematics.redirect(d_angle_deg=d, t_s=self.clock())
         elif what == "heading":
-            self.needle = self.needle.redirected(d_heading_deg=d)
+            move = self.kinematics.redirect(d_heading_deg=d, t_s=self.clock())
         else:
             raise KeyError(f"unknown needle redirect {what!r}: expected angle or heading")
+        return self._moved(move)
+
+    def set_needle_tip(self, entry_mm: np.ndarray, tip_mm: np.ndarray) -> Move:
+        """Put the needle through ``entry_mm`` with its tip at ``tip_mm`` (world mm).
+
+        For a tracked needle and for ``main.py render``: the hand, not the
+        tissue, decides the pose, but bone still stops the tip and every
+        event along the path is recorded.
+        """
+        if self.kinematics is None:
+            self.kinematics = self._new_kinematics()
+        entry = np.asarray(entry_mm, dtype=np.float64).reshape(3)
+        tip = np.asarray(tip_mm, dtype=np.float64).reshape(3)
+        return self._moved(self.kinematics.set_tip(entry, tip, self.clock()))
 
     def remove_needle(self) -> None:
-        """Take the needle out."""
-        self.needle = None
+        """Withdraw the needle out of the skin and put it away."""
+        self._withdraw_out()
+        self.kinematics = None
+        self.notice = ""
+
+    # --------------------------------------------------------- injection
+    def _tip_event(self, kind: str, detail: str) -> NeedleEvent:
+        k = self.kinematics
+        assert k is not None and k.pose is not None
+        ev = make_event(self.clock(), kind, k.tip_mm, k.depth_mm, k.structure_at_tip, detail)
+        self.events.append(ev)
+        return ev
+
+    def aspirate(self) -> Aspiration | None:
+        """Pull back on the plunger: blood flashes back if the tip is in a vessel.
+
+        Returns
+        -------
+        Aspiration or None
+            None without a needle in the skin.
+        """
+        k = self.kinematics
+        if k is None or not k.inserted:
+            return None
+        result = self.injection.aspirate(k.tip_mm)
+        if result.blood:
+            detail = f"blood ({result.kind})" if result.kind else "blood"
+        elif result.fluid:
+            detail = "fluid"
+        else:
+            detail = "clear"
+        self._tip_event("aspiration", detail)
+        return result
+
+    def inject(self, volume_ml: float) -> InjectResult | None:
+        """Push ``volume_ml`` millilitres at the needle tip.
+
+        Returns
+        -------
+        InjectResult or None
+            None without a needle in the skin. High resistance (tip in a
+            nerve or tendon) and intravascular injection are recorded as
+            events with their warning.
+        """
+        k = self.kinematics
+        if k is None or not k.inserted or volume_ml <= 0.0:
+            return None
+        first = not self._injecting_at(k.tip_mm)
+        result = self.injection.inject(k.tip_mm, volume_ml, self.clock())
+        if first:
+            self._tip_event("injection", f"{result.outcome} in {result.site_structure}")
+        if result.outcome == "intravascular" and first:
+            self._tip_event("intravascular_injection", result.warning or "")
+        elif result.resistance == "high" and self._warned_at != tuple(k.tip_mm):
+            self._warned_at = tuple(k.tip_mm)
+            self._tip_event("high_resistance", result.warning or "")
+        return result
+
+    def _injecting_at(self, tip_mm: np.ndarray) -> bool:
+        """True if the last injection was at this tip position (one event per site)."""
+        site = tuple(np.round(np.asarray(tip_mm), 3))
+        same = site == self._site_mm
+        self._site_mm = site
+        return same
 
     def close(self) -> None:
         """Free the engine's threads."""
         self.engine.close()
+
+
+#: What the trainee is told when a needle intent is limited, by ``Move.blocked``.
+BLOCKED_NOTICE = {
+    "bone": "Bone contact: the needle cannot go further.",
+    "tissue": "Tissue resists: withdraw to the subcutaneous tissue to redirect.",
+    "length": "The hub is at the skin: the needle is in to its full length.",
+    "angle": "Insertion angle limit reached.",
+}
+
+
+def scene_target(scene: Scene, volume: AcousticVolume) -> TargetZone | None:
+    """The procedure's target, else the scene's first target structure, else None."""
+    proc = scene.spec.procedure
+    if proc is not None:
+        return TargetZone.from_spec(proc.target, volume)
+    for s in scene.spec.structures:
+        if s.role == "target":
+            label = volume.structure_index(s.name)
+            idx = np.argwhere(volume.labels == label)
+            centre = (
+                volume.origin_mm + volume.spacing_mm * idx.mean(axis=0) if len(idx) else np.zeros(3)
+            )
+            return TargetZone(label, tuple(float(v) for v in centre), None, s.name)  # type: ignore[arg-type]
+    return None
 
 
 def _fit(settings: ImagingSettings, probe: ProbeModel) -> ImagingSettings:

@@ -38,7 +38,13 @@ from vtkmodules.vtkCommonCore import vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPlane, vtkPolyData
 from vtkmodules.vtkCommonExecutionModel import vtkAlgorithmOutput
 from vtkmodules.vtkCommonMath import vtkMatrix4x4
-from vtkmodules.vtkFiltersCore import vtkPolyDataNormals, vtkTriangleFilter, vtkTubeFilter
+from vtkmodules.vtkFiltersCore import (
+    vtkFlyingEdges3D,
+    vtkMassProperties,
+    vtkPolyDataNormals,
+    vtkTriangleFilter,
+    vtkTubeFilter,
+)
 from vtkmodules.vtkFiltersModeling import vtkLinearExtrusionFilter
 from vtkmodules.vtkFiltersSources import (
     vtkLineSource,
@@ -120,6 +126,9 @@ NEEDLE_OD_MM: dict[int, float] = {
 NEEDLE_MIN_DIAMETER_MM = 1.0
 NEEDLE_COLOUR = (0.78, 0.80, 0.85)
 NEEDLE_TIP_COLOUR = (1.0, 1.0, 1.0)
+#: Injected fluid: a translucent light blue.
+INJECTATE_COLOUR = (0.35, 0.75, 1.0)
+INJECTATE_OPACITY = 0.6
 #: Background gradient: bottom and top colours.
 BACKGROUND_BOTTOM = (0.08, 0.10, 0.13)
 BACKGROUND_TOP = (0.26, 0.31, 0.38)
@@ -400,6 +409,21 @@ class AnatomyView(QWidget):
             a.PickableOff()
             self.renderer.AddActor(a)
 
+        # injectate: an iso-surface of the fluid collection's voxel mask
+        self._fluid_image = vtkImageData()
+        self._fluid_surface = vtkFlyingEdges3D()
+        self._fluid_surface.SetInputData(self._fluid_image)
+        self._fluid_surface.SetValue(0, 0.5)
+        self._fluid_surface.ComputeNormalsOn()
+        self.injectate_actor = _actor(self._fluid_surface.GetOutputPort(), INJECTATE_COLOUR)
+        ipr = self.injectate_actor.GetProperty()
+        ipr.SetOpacity(INJECTATE_OPACITY)
+        ipr.SetAmbient(0.35)
+        ipr.SetSpecular(0.3)
+        self.injectate_actor.SetVisibility(False)
+        self.injectate_actor.PickableOff()
+        self.renderer.AddActor(self.injectate_actor)
+
         self.resize(800, 600)
 
     # ------------------------------------------------------------------ scene
@@ -650,6 +674,45 @@ class AnatomyView(QWidget):
         self._needle_tip.SetRadius(radius * 1.25)
         self.needle_actor.SetVisibility(True)
         self.needle_tip_actor.SetVisibility(True)
+
+    def set_injectate(self, box: tuple[np.ndarray, np.ndarray, float] | None) -> None:
+        """Draw the injected fluid as a translucent surface; None hides it.
+
+        Parameters
+        ----------
+        box : tuple (mask, origin_mm, spacing_mm) or None
+            ``mask``: ndarray, shape (a, b, c), uint8, 1 inside the fluid, indexed
+            ``[ix, iy, iz]``; ``origin_mm``: shape (3,), world centre of voxel
+            ``[0, 0, 0]``; ``spacing_mm``: voxel size (as
+            ``simulator.injection.Injection.fluid_box``).
+        """
+        if box is None or not np.any(box[0]):
+            self.injectate_actor.SetVisibility(False)
+            return
+        mask, origin, spacing = box
+        # one empty voxel around it so the surface is closed
+        padded = np.pad(np.asarray(mask, dtype=np.uint8), 1)
+        img = self._fluid_image
+        img.SetDimensions(*padded.shape)
+        img.SetSpacing(spacing, spacing, spacing)
+        img.SetOrigin(*(np.asarray(origin, dtype=np.float64) - spacing))
+        # VTK images are x-fastest: a C-ordered [ix, iy, iz] array ravels in Fortran order
+        scalars = numpy_to_vtk(padded.ravel(order="F"), deep=True)
+        img.GetPointData().SetScalars(scalars)
+        img.Modified()
+        self.injectate_actor.SetVisibility(True)
+
+    def injectate_surface_area_mm2(self) -> float:
+        """Area of the injectate surface drawn, mm^2 (0 when hidden)."""
+        if not self.injectate_actor.GetVisibility():
+            return 0.0
+        self._fluid_surface.Update()
+        mass = vtkMassProperties()
+        tri = vtkTriangleFilter()
+        tri.SetInputConnection(self._fluid_surface.GetOutputPort())
+        mass.SetInputConnection(tri.GetOutputPort())
+        mass.Update()
+        return float(mass.GetSurfaceArea())
 
     def needle_tip_mm(self) -> np.ndarray | None:
         """Tip of the needle drawn, world mm, shape (3,); None when hidden."""

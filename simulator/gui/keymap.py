@@ -65,6 +65,8 @@ BINDINGS: tuple[Binding, ...] = (
     Binding((K.Key_A,), "A", "steer_heading", +1, "Needle", "redirect left", True),
     Binding((K.Key_D,), "D", "steer_heading", -1, "Needle", "redirect right", True),
     Binding((K.Key_Delete, K.Key_Backspace), "Del", "remove_needle", 0, "Needle", "remove"),
+    Binding((K.Key_R,), "R", "aspirate", 0, "Needle", "aspirate (blood flash in a vessel)"),
+    Binding((K.Key_I,), "I", "inject", 0, "Needle", "start / stop injecting"),
     Binding((K.Key_Plus, K.Key_Equal), "+", "gain", +1, "Image", "gain up"),
     Binding((K.Key_Minus,), "−", "gain", -1, "Image", "gain down"),
     Binding((K.Key_X,), "X", "depth", +1, "Image", "deeper"),

@@ -37,8 +37,10 @@ from simulator.cine import CineBuffer
 from simulator.engine import BModeFrame
 from simulator.gui.anatomy_view import CAMERA_PRESETS, AnatomyView
 from simulator.gui.controls import ImagingPanel, PosePanel
+from simulator.gui.event_panel import EventPanel
 from simulator.gui.help_overlay import HelpOverlay
 from simulator.gui.image_view import BModeImageView
+from simulator.gui.injection_control import InjectionControl
 from simulator.gui.keymap import binding_for, step_kind
 from simulator.gui.needle_panel import NeedlePanel
 from simulator.gui.presentation import PresentationWindow
@@ -75,6 +77,8 @@ REST_RENDER_MS = 80
 FPS_SMOOTHING = 0.1
 #: Frames closer together than this count as a moving probe for the fps readout, s.
 MOVING_INTERVAL_S = 0.25
+#: How long a needle or injection notice stays in the status bar, ms.
+NOTICE_MS = 8000
 
 
 class MainWindow(QMainWindow):
@@ -146,6 +150,16 @@ class MainWindow(QMainWindow):
         self.pose_panel = PosePanel()
         self.needle_panel = NeedlePanel()
         self.procedure_panel = ProcedurePanel()
+        self.event_panel = EventPanel()
+        self.injection_control = InjectionControl(
+            lambda: self.session,
+            self.needle_panel,
+            self.event_panel,
+            on_change=self._pose_changed,
+            on_notice=lambda text: self.statusBar().showMessage(text, NOTICE_MS),
+            on_injectate=self._show_injectate,
+            parent=self,
+        )
         self.help_overlay = HelpOverlay(self)
         self._build_docks()
         self._build_toolbar()
@@ -196,6 +210,9 @@ class MainWindow(QMainWindow):
         self.dock_controls = dock("Controls", "dock_controls", scroll, left)
         self.dock_3d = dock("3D anatomy", "dock_3d", self.anatomy_view, right)
         self.dock_procedure = dock("Procedure", "dock_procedure", self.procedure_panel, right)
+        self.dock_events = dock("Needle events", "dock_events", self.event_panel, right)
+        self.tabifyDockWidget(self.dock_procedure, self.dock_events)
+        self.dock_procedure.raise_()
         self.resizeDocks([self.dock_controls], [410], Qt.Orientation.Horizontal)
         self.resizeDocks([self.dock_3d], [560], Qt.Orientation.Horizontal)
         self.resizeDocks([self.dock_3d, self.dock_procedure], [520, 380], Qt.Orientation.Vertical)
@@ -355,6 +372,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(self._pending_note, 20_000)
             self._pending_note = ""
         self.setWindowTitle(f"{WINDOW_TITLE} — {scene.spec.title or scene.spec.name}")
+        self.injection_control.reset()
         self._pose_changed()
         self.anatomy_view.set_camera_preset("probe")
 
@@ -418,7 +436,12 @@ class MainWindow(QMainWindow):
             elif name == "steer_heading":
                 s.steer("heading", amount, kind)
             elif name == "remove_needle":
+                self.injection_control.stop()
                 s.remove_needle()
+            elif name == "aspirate":
+                self.injection_control.aspirate()
+            elif name == "inject":
+                self.injection_control.toggle()
             elif name in ("gain", "depth", "focus"):
                 s.step_setting(name, amount)
                 self._show_settings()
@@ -543,6 +566,10 @@ class MainWindow(QMainWindow):
             return
         self.pose_panel.show_pose(s.handle)
         self.needle_panel.show_needle(s.needle)
+        if s.notice:
+            self.statusBar().showMessage(s.notice, NOTICE_MS)
+            s.notice = ""
+        self.injection_control.refresh()
         m = s.probe2world()
         self.anatomy_view.set_probe(m, s.probe)
         needle = s.needle
@@ -556,6 +583,11 @@ class MainWindow(QMainWindow):
         if self.frozen or self.session is None:
             self.anatomy_view.request_render()  # no frame will come to carry the update
         self.request_render()
+
+    def _show_injectate(self, box: object) -> None:
+        self.anatomy_view.set_injectate(box)  # type: ignore[arg-type]
+        if self.presentation is not None:
+            self.presentation.set_injectate(box)
 
     def request_render(self) -> None:
         """Ask the worker for a frame of the current pose (unless frozen)."""
@@ -766,6 +798,7 @@ class MainWindow(QMainWindow):
             self.presentation.forward_keys_to(self)
             if self.session is not None:
                 self.presentation.set_scene(self.session.scene)
+                self.presentation.set_injectate(self.session.injection.fluid_box())
             self.presentation.show_on_best_screen(self.screen())
             self._pose_changed()
             if self.frame is not None:

@@ -50,6 +50,7 @@ class PresentationWindow(QWidget):
         self._probe: tuple[np.ndarray, ProbeModel] | None = None
         self._needle: tuple[np.ndarray | None, np.ndarray | None, int] = (None, None, 22)
         self._frame: BModeFrame | None = None
+        self._injectate: object = None
         self._key_target: QWidget | None = None
         self._row = QHBoxLayout()
         self._row.setContentsMargins(0, 0, 0, 0)
@@ -118,6 +119,13 @@ class PresentationWindow(QWidget):
             self.anatomy_view.set_needle(hub_mm, tip_mm, gauge)
             self.anatomy_view.request_render()
 
+    def set_injectate(self, box: object) -> None:
+        """Show (or with None hide) the injectate surface in the 3D view."""
+        self._injectate = box
+        if self.anatomy_view is not None:
+            self.anatomy_view.set_injectate(box)  # type: ignore[arg-type]
+            self.anatomy_view.request_render()
+
     def set_frame(self, frame: BModeFrame) -> None:
         """Put ``frame`` in place in the 3D view (the image view is fed directly)."""
         self._frame = frame
@@ -131,6 +139,7 @@ class PresentationWindow(QWidget):
         if self._probe is not None:
             self.anatomy_view.set_probe(*self._probe)
         self.anatomy_view.set_needle(*self._needle)
+        self.anatomy_view.set_injectate(self._injectate)  # type: ignore[arg-type]
         if self._frame is not None:
             self.anatomy_view.set_frame(self._frame)
         self.anatomy_view.set_camera_preset("probe")
