@@ -79,6 +79,20 @@ def test_render_is_reproducible_and_pose_options_move_the_probe(tmp_path):
         (["--freq", "30"], "outside the band of probe linear_38"),
         (["--scene", "no_such_scene"], "no_such_scene"),
         (["--tgc", "0", "0", "0", "0", "0", "0", "0", "99"], "tgc_db"),
+        (["--needle-tip", "0", "0", "10"], "--needle-entry and --needle-tip go together"),
+        (["--inject", "1"], "--inject needs a needle"),
+        (
+            ["--needle-entry", "-20", "0", "0", "--needle-tip", "0", "0", "-5"],
+            "not under the skin",
+        ),
+        (
+            ["--needle-entry", "-20", "0", "0", "--needle-tip", "0", "0", "10", "--gauge", "19"],
+            "--gauge: needle gauge 19",
+        ),
+        (
+            ["--needle-entry", "-20", "0", "0", "--needle-tip", "0", "0", "10", "--inject", "0"],
+            "--inject 0.0: expected a volume > 0 ml",
+        ),
     ],
 )
 def test_render_user_errors_exit_2_with_a_message(tmp_path, capsys, argv, expected):
@@ -88,6 +102,30 @@ def test_render_user_errors_exit_2_with_a_message(tmp_path, capsys, argv, expect
     assert err.startswith("error: ")
     assert expected in err
     assert "Traceback" not in err
+
+
+def test_render_with_a_needle_and_injectate(tmp_path, capsys):
+    """The needle brightens the image along its path; 0.4 ml darkens it about the tip."""
+    plain, needle, injected = (tmp_path / f"{n}.png" for n in ("plain", "needle", "inj"))
+    base = ["render", "--scene", "demo_msk", "--freq", "10"]
+    entry_tip = ["--needle-entry", "30", "0", "0", "--needle-tip", "12", "0", "16"]
+    assert main([*base, "--out", str(plain)]) == 0
+    assert main([*base, "--out", str(needle), *entry_tip, "--events"]) == 0
+    out = capsys.readouterr().out
+    assert "event" in out and "skin_puncture" in out and "in muscle" in out
+    assert main([*base, "--out", str(injected), *entry_tip, "--inject", "0.4"]) == 0
+    out = capsys.readouterr().out
+    assert "injected 0.400 ml: muscle 0.4" in out
+    a, b, c = (np.asarray(Image.open(p), dtype=float) for p in (plain, needle, injected))
+    # pixel geometry: 485 columns over x -18.93..18.89 mm, 513 rows over 0..40 mm
+    col = lambda x_mm: round((x_mm + 18.926) / 0.0781)  # noqa: E731
+    row = lambda z_mm: round(z_mm / 0.0781)  # noqa: E731
+    # along the shaft (x 14, z 14.2: 2 mm before the tip) the needle is bright
+    r, k = row(14.2 - 0.3), col(14.0)
+    assert b[r - 3 : r + 4, k - 3 : k + 4].max() > a[r - 3 : r + 4, k - 3 : k + 4].max() + 40
+    # below and left of the tip (clear of the shaft and its comet tail) the pool is dark
+    r, k = row(18.0), col(9.5)
+    assert c[r - 4 : r + 5, k - 4 : k + 5].mean() < 0.3 * b[r - 4 : r + 5, k - 4 : k + 5].mean()
 
 
 def test_broken_scene_file_is_reported_by_file_and_field(tmp_path, capsys):

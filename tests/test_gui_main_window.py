@@ -251,6 +251,35 @@ def test_needle_place_advance_redirect(qtbot, window: MainWindow) -> None:
     assert window.session.needle is None and window.anatomy_view.needle_tip_mm() is None
 
 
+def test_needle_to_the_target_then_aspirate_and_inject(qtbot, window: MainWindow) -> None:
+    """N, W to the effusion, R aspirates fluid, I injects at the panel's rate until I again."""
+    _key(qtbot, window, Qt.Key.Key_N)
+    kin = window.session.kinematics
+    for _ in range(45):
+        _key(qtbot, window, Qt.Key.Key_W)
+        if kin.in_target:
+            break
+    assert kin.structure_at_tip == "effusion"
+    rows = window.event_panel.rows()
+    assert rows[0].split(" · ")[1] == "target reached"
+    assert any("skin puncture" in r for r in rows)
+    _key(qtbot, window, Qt.Key.Key_R)
+    assert "Fluid aspirated" in window.status_text()
+    assert "aspiration" in window.event_panel.rows()[0]
+    window.needle_panel.rate.setValue(1.0)
+    _key(qtbot, window, Qt.Key.Key_I)
+    assert window.injection_control.injecting
+    assert window.needle_panel.buttons["inject"].isChecked()
+    qtbot.waitUntil(lambda: window.session.injection.injected_ml >= 0.3, timeout=5000)
+    _key(qtbot, window, Qt.Key.Key_I)
+    assert not window.injection_control.injecting
+    injected = window.session.injection.injected_ml
+    assert injected < 0.6  # about 1 ml/s for the time it was on
+    assert window.anatomy_view.injectate_surface_area_mm2() > 10.0
+    assert f"Injected {injected:.2f} ml" in window.needle_panel.injection_readout.text()
+    assert any(" · injection · " in r for r in window.event_panel.rows())
+
+
 def test_presentation_window_mirrors_the_image(qtbot, window: MainWindow) -> None:
     _key(qtbot, window, Qt.Key.Key_F5)
     pres = window.presentation
