@@ -6,6 +6,8 @@ default):
 - the headline configuration: linear probe, 256 lines, 4 cm, 10 MHz, scan
   conversion included;
 - 128 lines at 4 cm, and a curvilinear 8 cm frame;
+- the headline frame with a needle in plane and 1 ml of injectate beside it
+  (stages ``needle`` and ``edit``), and the time to spread that 1 ml;
 - scene load: first (voxelising into an empty cache) and from the cache.
 
 The probe moves a little between frames, as a hand does, so no stage can
@@ -26,17 +28,32 @@ import numpy as np
 from simulator.app.cli import dump_json
 from simulator.engine import BModeEngine, FrameRequest
 from simulator.probe import ImagingSettings, ProbeModel, get_probe, probe_pose
+from simulator.tissue_edit import with_injectate_label
 
-STAGES = ("plan", "march", "points", "psf", "log", "scan_convert")
+STAGES = ("plan", "march", "points", "needle", "edit", "psf", "log", "scan_convert")
+#: Needle and injection site of the needle configuration, relative to the probe's
+#: start position, mm: in plane, 30 degrees, tip 16 mm deep (muscle in demo_msk).
+NEEDLE_ENTRY_MM = np.array([30.0, 0.0, 0.0])
+NEEDLE_TIP_MM = np.array([12.0, 0.0, 16.0])
+BENCH_INJECT_ML = 1.0
 
 
 def _time_config(
-    volume, probe: ProbeModel, settings: ImagingSettings, start_mm: np.ndarray, n_frames: int
+    volume,
+    probe: ProbeModel,
+    settings: ImagingSettings,
+    start_mm: np.ndarray,
+    n_frames: int,
+    extra: dict | None = None,
 ) -> dict:
-    """Render ``n_frames`` frames along a short sweep; return the figures."""
+    """Render ``n_frames`` frames along a short sweep; return the figures.
+
+    ``extra`` holds further ``FrameRequest`` fields (needle, tissue_edit, scatterers).
+    """
+    extra = extra or {}
     engine = BModeEngine(volume, probe)
     try:
-        request = FrameRequest(probe_pose(start_mm), settings)
+        request = FrameRequest(probe_pose(start_mm), settings, **extra)
         for _ in range(3):  # warm-up: caches, scan-conversion table, FFT plans
             frame = engine.render(request)
         totals = []
@@ -46,10 +63,10 @@ def _time_config(
             # a slow sweep and rock, as a hand scanning
             offset = np.array([2.0 * np.sin(i / 15.0), 0.3 * i / n_frames, 0.0])
             pose = probe_pose(start_mm + offset, 0.0, 0.0, 3.0 * np.sin(i / 10.0))
-            frame = engine.render(FrameRequest(pose, settings, timestamp_s=i / 60.0))
+            frame = engine.render(FrameRequest(pose, settings, timestamp_s=i / 60.0, **extra))
             totals.append(frame.timings_ms["total"])
             for k in STAGES:
-                stages[k].append(frame.timings_ms[k])
+                stages[k].append(frame.timings_ms.get(k, 0.0))
         wall_s = time.perf_counter() - t_start
     finally:
         engine.close()
@@ -124,10 +141,19 @@ def run_bench(args: argparse.Namespace) -> int:
         ),
     )
     start = np.asarray(spec.probe.position_mm, dtype=np.float64)
+    volume = with_injectate_label(volume)
     figures = {
         key: _time_config(volume, get_probe(probe), settings, start, args.frames)
         for key, _, probe, settings in configs
     }
+    extra, injection = _needle_and_injectate(volume, start)
+    key = "linear_256_lines_4cm_needle_1ml"
+    label = f"+ needle, {BENCH_INJECT_ML:g} ml"
+    configs = (*configs, (key, label, "linear_38", configs[0][3]))
+    figures[key] = _time_config(
+        volume, get_probe("linear_38"), configs[0][3], start, args.frames, extra
+    )
+    figures[key]["injection"] = injection
     head_key = configs[0][0]
     result = dict(figures[head_key])
     result.update(
@@ -140,6 +166,7 @@ def run_bench(args: argparse.Namespace) -> int:
     if args.json:
         print(dump_json(result))
         return 0
+    inj = figures[key]["injection"]
     print(
         f"scene {load['scene']}: grid {load['grid_shape']} at {load['voxel_mm']} mm; "
         f"first load {load['first_load_s']:.2f} s, from cache {load['cached_load_s']:.3f} s"
@@ -151,4 +178,41 @@ def run_bench(args: argparse.Namespace) -> int:
             f"{label:24s} {r['fps']:6.1f} fps  {r['ms_per_frame']:6.2f} ms/frame  "
             f"({r['n_lines']} x {r['n_samples']}; ms: {stage_text})"
         )
+    print(
+        f"injection: {inj['volume_ml']:g} ml spread in {inj['spread_s']:.2f} s "
+        f"({inj['site']}); the engine relabels it in {inj['apply_edit_ms']:.0f} ms"
+    )
     return 0
+
+
+def _needle_and_injectate(volume, start_mm: np.ndarray) -> tuple[dict, dict]:
+    """Frame-request fields with a needle and 1 ml injected at its tip, and the timings."""
+    from simulator.injection import Injection
+    from simulator.needle_echo import NeedleShape, PointScatterers
+    from simulator.needle_pose import outer_diameter_mm
+    from simulator.tissue_edit import apply_edit
+
+    tip = start_mm + NEEDLE_TIP_MM
+    back = (NEEDLE_ENTRY_MM - NEEDLE_TIP_MM) / np.linalg.norm(NEEDLE_ENTRY_MM - NEEDLE_TIP_MM)
+    needle = NeedleShape(tuple(tip + 50.0 * back), tuple(tip), outer_diameter_mm(22))  # 50 mm
+    injection = Injection(volume)
+    t0 = time.perf_counter()
+    result = injection.inject(tip, BENCH_INJECT_ML, 0.0)
+    spread_s = time.perf_counter() - t0
+    edit = injection.tissue_edit()
+    t0 = time.perf_counter()
+    apply_edit(volume, edit)
+    apply_ms = 1e3 * (time.perf_counter() - t0)
+    positions, amplitude = injection.bubbles(0.2)
+    extra = {
+        "needle": needle,
+        "tissue_edit": edit,
+        "scatterers": PointScatterers(positions, amplitude),
+    }
+    return extra, {
+        "volume_ml": result.delivered_ml,
+        "site": result.site_structure,
+        "spread_s": spread_s,
+        "apply_edit_ms": apply_ms,
+        "edited_voxels": edit.n_voxels,
+    }

@@ -30,7 +30,7 @@ from simulator.probe import ImagingSettings, ProbeModel, SettingsError, get_prob
 from simulator.probe_control import STEPS, ProbeHandle
 from simulator.skin import SkinSurface
 from simulator.structure_kinds import structure_kinds
-from simulator.tissue_edit import with_injectate_label
+from simulator.tissue_edit import TissueEdit, with_injectate_label
 from simulator.volume import AcousticVolume
 
 #: Needle used when the scene names none: (gauge, length mm) for a linear
@@ -116,6 +116,8 @@ class ScanSession:
         self.needle_gauge: int | None = None  # overrides the scene's gauge when set
         self._site_mm: tuple[float, ...] = ()  # tip of the last injection (one event per site)
         self._warned_at: tuple[float, ...] = ()  # tip of the last high-resistance warning
+        self._shown_edit = self.injection.tissue_edit()
+        self._shown_edit_t_s = -np.inf
         self.t0_s = clock()
         self.engine = BModeEngine(self.volume, self.probe, n_threads=n_threads)
 
@@ -224,7 +226,7 @@ class ScanSession:
     def frame_request(self, timestamp_s: float | None = None) -> FrameRequest:
         """The frame of the current pose and settings, with the needle and the injectate."""
         t_s = self.clock() if timestamp_s is None else timestamp_s
-        edit = self.injection.tissue_edit()
+        edit = self._edit_to_show(t_s)
         positions, amplitude = self.injection.bubbles(t_s)
         return FrameRequest(
             probe2world=self.probe2world(),
@@ -234,6 +236,21 @@ class ScanSession:
             tissue_edit=edit if edit.n_voxels else None,
             scatterers=PointScatterers(positions, amplitude) if len(amplitude) else None,
         )
+
+    def _edit_to_show(self, t_s: float) -> TissueEdit:
+        """The injectate's tissue edit, renewed at most every ``EDIT_INTERVAL_S``.
+
+        Each new edit costs the engine a relabelling of the collection's box
+        (tens of ms); while fluid flows, the collection grows in steps a few
+        times a second instead of on every frame.
+        """
+        latest = self.injection.tissue_edit()
+        if latest is not self._shown_edit and (
+            t_s - self._shown_edit_t_s >= EDIT_INTERVAL_S or t_s < self._shown_edit_t_s
+        ):
+            self._shown_edit = latest
+            self._shown_edit_t_s = t_s
+        return self._shown_edit
 
     # ------------------------------------------------------------ needle
     def needle_kind(self) -> tuple[int, float]:
@@ -418,6 +435,8 @@ class ScanSession:
         self.engine.close()
 
 
+#: Shortest time between two injectate updates of the image, s.
+EDIT_INTERVAL_S = 0.25
 #: What the trainee is told when a needle intent is limited, by ``Move.blocked``.
 BLOCKED_NOTICE = {
     "bone": "Bone contact: the needle cannot go further.",
