@@ -317,6 +317,23 @@ class BModeEngine:
         losses = np.concatenate([p[1] for p in parts], axis=0)
         return signal, losses
 
+    def adopt_edit(self, edit: TissueEdit, edited: AcousticVolume) -> None:
+        """Use ``edited`` (``apply_edit(self.volume, edit)``, computed elsewhere) for ``edit``.
+
+        Lets a caller relabel a large edit on another thread and hand the
+        result over, so that no frame waits for it.
+
+        Raises
+        ------
+        ValueError
+            If ``edited`` does not have this engine's grid and structures.
+        """
+        if edited.shape != self.volume.shape or edited.structures != self.volume.structures:
+            raise ValueError(
+                "adopt_edit: the edited volume's grid or structures differ from the engine's"
+            )
+        self._edit_cache = (edit, edited)
+
     def _volume_for(self, edit: TissueEdit | None) -> AcousticVolume:
         """The volume to image: the engine's, or the engine's with ``edit`` applied (cached)."""
         if edit is None or edit.n_voxels == 0:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -30,7 +31,7 @@ from simulator.probe import ImagingSettings, ProbeModel, SettingsError, get_prob
 from simulator.probe_control import STEPS, ProbeHandle
 from simulator.skin import SkinSurface
 from simulator.structure_kinds import structure_kinds
-from simulator.tissue_edit import TissueEdit, with_injectate_label
+from simulator.tissue_edit import TissueEdit, apply_edit, with_injectate_label
 from simulator.volume import AcousticVolume
 
 #: Needle used when the scene names none: (gauge, length mm) for a linear
@@ -58,6 +59,10 @@ class ScanSession:
     clock : callable, optional
         Returns the time in seconds (default ``time.monotonic``); events and
         the injection are stamped with it.
+    relabel_in_background : bool
+        Relabel the growing injectate on a helper thread (the window: no frame
+        waits for it); default False, every frame shows the latest injectate
+        (headless use, tests).
 
     Attributes
     ----------
@@ -95,6 +100,7 @@ class ScanSession:
         skin: SkinSurface,
         n_threads: int = 2,
         clock: Callable[[], float] = time.monotonic,
+        relabel_in_background: bool = False,
     ) -> None:
         self.scene = scene
         self.skin = skin
@@ -118,6 +124,8 @@ class ScanSession:
         self._warned_at: tuple[float, ...] = ()  # tip of the last high-resistance warning
         self._shown_edit = self.injection.tissue_edit()
         self._shown_edit_t_s = -np.inf
+        self._relabel_pool = ThreadPoolExecutor(1) if relabel_in_background else None
+        self._relabel_job: tuple[TissueEdit, Future[AcousticVolume]] | None = None
         self.t0_s = clock()
         self.engine = BModeEngine(self.volume, self.probe, n_threads=n_threads)
 
@@ -238,19 +246,43 @@ class ScanSession:
         )
 
     def _edit_to_show(self, t_s: float) -> TissueEdit:
-        """The injectate's tissue edit, renewed at most every ``EDIT_INTERVAL_S``.
+        """The injectate's tissue edit the next frame shows.
 
         Each new edit costs the engine a relabelling of the collection's box
-        (tens of ms); while fluid flows, the collection grows in steps a few
-        times a second instead of on every frame.
+        (tens of ms). Synchronously, the latest edit is shown, renewed at most
+        every ``EDIT_INTERVAL_S``. With ``relabel_in_background``, the latest
+        edit is relabelled on a helper thread (at most every ``EDIT_INTERVAL_S``)
+        and shown once ready; frames keep the previous one meanwhile, so none
+        waits.
         """
         latest = self.injection.tissue_edit()
-        if latest is not self._shown_edit and (
-            t_s - self._shown_edit_t_s >= EDIT_INTERVAL_S or t_s < self._shown_edit_t_s
+        if latest is self._shown_edit:
+            return latest
+        if self._relabel_pool is None:
+            if t_s - self._shown_edit_t_s >= EDIT_INTERVAL_S or t_s < self._shown_edit_t_s:
+                self._shown_edit = latest
+                self._shown_edit_t_s = t_s
+            return self._shown_edit
+        job = self._relabel_job
+        if job is not None and job[1].done():
+            edit, future = job
+            self._relabel_job = None
+            if future.exception() is None:
+                self.engine.adopt_edit(edit, future.result())
+                self._shown_edit = edit
+        if (
+            self._relabel_job is None
+            and latest is not self._shown_edit
+            and (t_s - self._shown_edit_t_s >= EDIT_INTERVAL_S or t_s < self._shown_edit_t_s)
         ):
-            self._shown_edit = latest
+            # at most every EDIT_INTERVAL_S: the relabelling shares two cores with the engine
             self._shown_edit_t_s = t_s
+            self._relabel_job = (latest, self._relabel_pool.submit(apply_edit, self.volume, latest))
         return self._shown_edit
+
+    def injection_settled(self) -> bool:
+        """True when the frames show the latest injectate (nothing is being relabelled)."""
+        return self._relabel_job is None and self._shown_edit is self.injection.tissue_edit()
 
     # ------------------------------------------------------------ needle
     def needle_kind(self) -> tuple[int, float]:
@@ -433,10 +465,12 @@ class ScanSession:
     def close(self) -> None:
         """Free the engine's threads."""
         self.engine.close()
+        if self._relabel_pool is not None:
+            self._relabel_pool.shutdown(wait=False)
 
 
 #: Shortest time between two injectate updates of the image, s.
-EDIT_INTERVAL_S = 0.25
+EDIT_INTERVAL_S = 0.4
 #: What the trainee is told when a needle intent is limited, by ``Move.blocked``.
 BLOCKED_NOTICE = {
     "bone": "Bone contact: the needle cannot go further.",

@@ -38,6 +38,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--pose-interval-ms", type=float, default=16.0, help="time between poses")
     p.add_argument("--no-3d", action="store_true", help="hide the 3D view")
     p.add_argument("--labels", action="store_true", help="structure labels overlay on")
+    p.add_argument(
+        "--inject",
+        type=float,
+        metavar="ML_PER_S",
+        help="a needle in plane, injecting at this rate while the probe sweeps",
+    )
     p.add_argument("--max-3d-fps", type=float, default=None, help="3D view render rate cap")
     p.add_argument("--width", type=int, default=1600)
     p.add_argument("--height", type=int, default=1000)
@@ -79,6 +85,12 @@ def run(argv: list[str] | None = None) -> int:
         return 1
     if args.labels:
         win.set_labels_visible(True)
+    if args.inject:
+        win.do_action("place_needle")
+        for _ in range(20):
+            win.do_action("advance", 1.0)
+        win.needle_panel.rate.setValue(args.inject)
+        win.do_action("inject")
     latencies_ms: list[float] = []
     paint_times: list[float] = []
     engine_ms: list[float] = []
@@ -131,6 +143,7 @@ def run(argv: list[str] | None = None) -> int:
     print(
         f"scene {args.scene}, window {args.width}x{args.height}, 3D view "
         f"{'hidden' if args.no_3d else 'visible'}, labels {'on' if args.labels else 'off'}"
+        + (f", injecting {args.inject:g} ml/s" if args.inject else "")
     )
     if g is not None:
         print(
@@ -153,6 +166,10 @@ def run(argv: list[str] | None = None) -> int:
             f"3D view render: median {statistics.median(render3d_ms):.1f} ms, "
             f"about {len(render3d_ms) / args.seconds:.0f} renders per s"
         )
+    if args.inject and win.session is not None:
+        inj = win.session.injection
+        where = ", ".join(f"{k} {v:.2f}" for k, v in inj.distribution_ml().items())
+        print(f"injected {inj.injected_ml:.2f} ml at {args.inject:g} ml/s ({where})")
     win.close()
     return 0
 

@@ -24,6 +24,8 @@ from simulator.gui.needle_panel import DEFAULT_RATE_ML_S, NeedlePanel
 TICK_MS = 100
 #: Frames keep coming this long after the last injection, for the bubbles to fade, s.
 SWIRL_S = 2.0
+#: Shortest time between two updates of the 3D injectate surface while injecting, s.
+SURFACE_INTERVAL_S = 0.25
 #: Outcomes after which the plunger stops by itself.
 STOP_OUTCOMES = frozenset({"intraneural", "intratendinous", "intravascular", "blocked"})
 
@@ -69,6 +71,7 @@ class InjectionControl(QObject):
         self._swirl_until_s = 0.0
         self._events_shown = 0
         self._edit: object = None
+        self._surface_t_s = -1e9
         self.timer = QTimer(self)
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self._tick)
@@ -178,6 +181,11 @@ class InjectionControl(QObject):
         inj = s.injection
         self.needle_panel.show_injection(inj.injected_ml, inj.distribution_ml(), self.injecting)
         edit = inj.tissue_edit()
-        if edit is not self._edit:
+        now = time.monotonic()
+        # while fluid flows, the 3D surface follows a few times a second
+        if edit is not self._edit and (
+            not self.injecting or now - self._surface_t_s >= SURFACE_INTERVAL_S
+        ):
             self._edit = edit
+            self._surface_t_s = now
             self._on_injectate(inj.fluid_box())

@@ -345,7 +345,7 @@ class MainWindow(QMainWindow):
     def _on_scene_loaded(self, scene: Scene) -> None:
         self.progress_bar.hide()
         self._retire_session()
-        session = ScanSession(scene, skin_surface(scene))
+        session = ScanSession(scene, skin_surface(scene), relabel_in_background=True)
         self.session = session
         self._set_label_names(scene.spec)
         preset = self._remembered.preset
