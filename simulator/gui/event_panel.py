@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
@@ -35,7 +36,7 @@ def event_text(event: EventLike, t0_s: float = 0.0) -> str:
     parts = [f"{event.t_s - t0_s:7.1f} s", event.kind.replace("_", " ")]
     if event.structure:
         parts.append(event.structure.replace("_", " "))
-    parts.append(f"{event.depth_mm:.1f} mm")
+    parts.append(f"{event.depth_mm:.1f} mm in")
     if event.detail:
         parts.append(event.detail)
     return " · ".join(parts)
@@ -47,7 +48,14 @@ class EventPanel(QWidget):
     Parameters
     ----------
     parent : QWidget, optional
+
+    Signals
+    -------
+    notable()
+        An alert or the target was reached: the window brings the list to the front.
     """
+
+    notable = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,18 +79,23 @@ class EventPanel(QWidget):
 
     def add_events(self, events: Iterable[EventLike]) -> None:
         """Prepend ``events`` (oldest first in the iterable)."""
+        notable = False
         for ev in events:
             item = QListWidgetItem(event_text(ev, self._t0_s))
             if ev.kind in ALERT_KINDS:
                 item.setForeground(QBrush(QColor("#d93025")))
                 self.show_alert(event_text(ev, self._t0_s))
+                notable = True
             elif ev.kind in CAUTION_KINDS:
                 item.setForeground(QBrush(QColor("#b26a00")))
             elif ev.kind in GOOD_KINDS:
                 item.setForeground(QBrush(QColor("#188038")))
+                notable = True
             self.list.insertItem(0, item)
         while self.list.count() > MAX_ROWS:
             self.list.takeItem(self.list.count() - 1)
+        if notable:
+            self.notable.emit()
 
     def show_alert(self, text: str | None) -> None:
         """Show (or with None hide) the red alert line above the list."""

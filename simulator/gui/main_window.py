@@ -213,6 +213,7 @@ class MainWindow(QMainWindow):
         self.dock_events = dock("Needle events", "dock_events", self.event_panel, right)
         self.tabifyDockWidget(self.dock_procedure, self.dock_events)
         self.dock_procedure.raise_()
+        self.event_panel.notable.connect(self.dock_events.raise_)
         self.resizeDocks([self.dock_controls], [410], Qt.Orientation.Horizontal)
         self.resizeDocks([self.dock_3d], [560], Qt.Orientation.Horizontal)
         self.resizeDocks([self.dock_3d, self.dock_procedure], [520, 380], Qt.Orientation.Vertical)
