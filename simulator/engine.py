@@ -61,6 +61,8 @@ from simulator.volume import AcousticVolume
 #: Diffuse backscatter amplitude of muscle relative to a perfect planar reflector.
 SCATTER_REFERENCE = 10.0 ** (-45.0 / 20.0)
 _TILE_OFFSET = 8192.0
+#: Relabelled volumes kept per engine (the shown edit and the one being handed over).
+EDIT_CACHE_SIZE = 2
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,7 @@ class BModeEngine:
         self.field: ScattererField = make_scatterer_field(self.seed)
         self._settings_cache: dict[ImagingSettings, _SettingsCache] = {}
         # the last tissue edit and the volume it gives (edits compare by identity)
-        self._edit_cache: tuple[TissueEdit, AcousticVolume] | None = None
+        self._edit_cache: tuple[tuple[TissueEdit, AcousticVolume], ...] = ()
         self._pool = ThreadPoolExecutor(self.n_threads) if self.n_threads > 1 else None
         structs = volume.structures
         self._impedance = np.array([s.tissue.impedance_mrayl for s in structs], np.float32)
@@ -326,23 +328,48 @@ class BModeEngine:
         Raises
         ------
         ValueError
-            If ``edited`` does not have this engine's grid and structures.
+            If ``edited`` does not have this engine's grid and structures
+            (the message says which differs).
         """
-        if edited.shape != self.volume.shape or edited.structures != self.volume.structures:
-            raise ValueError(
-                "adopt_edit: the edited volume's grid or structures differ from the engine's"
-            )
-        self._edit_cache = (edit, edited)
+        v = self.volume
+        checks = (
+            ("grid shape", edited.shape, v.shape),
+            ("origin_mm", tuple(edited.origin_mm), tuple(v.origin_mm)),
+            ("spacing_mm", edited.spacing_mm, v.spacing_mm),
+            (
+                "structures",
+                [(s.name, s.tissue.name) for s in edited.structures],
+                [(s.name, s.tissue.name) for s in v.structures],
+            ),
+        )
+        for what, got, expected in checks:
+            if got != expected:
+                raise ValueError(
+                    f"adopt_edit: the edited volume's {what} is {got}, expected {expected}"
+                )
+        self._remember_edit(edit, edited)
+
+    def edited_volume(self, edit: TissueEdit) -> AcousticVolume | None:
+        """The volume already relabelled for ``edit`` (same object), or None."""
+        for known, volume in self._edit_cache:
+            if known is edit:
+                return volume
+        return None
+
+    def _remember_edit(self, edit: TissueEdit, edited: AcousticVolume) -> None:
+        # the last EDIT_CACHE_SIZE edits; the tuple is replaced whole (read by two threads)
+        kept = tuple(p for p in self._edit_cache if p[0] is not edit)
+        self._edit_cache = ((edit, edited), *kept)[:EDIT_CACHE_SIZE]
 
     def _volume_for(self, edit: TissueEdit | None) -> AcousticVolume:
         """The volume to image: the engine's, or the engine's with ``edit`` applied (cached)."""
         if edit is None or edit.n_voxels == 0:
             return self.volume
-        cached = self._edit_cache
-        if cached is not None and cached[0] is edit:
-            return cached[1]
+        cached = self.edited_volume(edit)
+        if cached is not None:
+            return cached
         edited = apply_edit(self.volume, edit)
-        self._edit_cache = (edit, edited)
+        self._remember_edit(edit, edited)
         return edited
 
     @staticmethod

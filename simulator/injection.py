@@ -189,6 +189,16 @@ class Injection:
         return self._collected_ml + sum(self._intravascular.values())
 
     @property
+    def site_mm(self) -> tuple[float, float, float] | None:
+        """Where the current injection site was opened (world mm), None before any.
+
+        A tip within ``SITE_TOLERANCE_MM`` of it, in the same mode, keeps
+        filling the same site; anywhere else opens a new one.
+        """
+        f = self._front
+        return None if f is None else tuple(float(v) for v in f.site_mm)  # type: ignore[return-value]
+
+    @property
     def voxel_ml(self) -> float:
         """Volume of one voxel, ml."""
         return self._voxel_ml

@@ -168,7 +168,15 @@ def test_bench_json_has_the_figures(capsys):
     assert result["n_lines"] == 256 and result["depth_mm"] == 40.0
     assert set(result["stages_ms"]) >= {"march", "psf", "log", "scan_convert"}
     assert result["fps"] > 0
-    assert set(result["variants"]) == {"linear_128_lines_4cm", "curvilinear_8cm"}
+    assert set(result["variants"]) == {
+        "linear_128_lines_4cm",
+        "curvilinear_8cm",
+        "linear_256_lines_4cm_needle_1ml",
+    }
+    needle = result["variants"]["linear_256_lines_4cm_needle_1ml"]
+    assert needle["stages_ms"]["needle"] > 0.0
+    assert needle["injection"]["volume_ml"] == pytest.approx(1.0)
+    assert needle["injection"]["spread_s"] > 0.0
     assert result["scene_load"]["cached_load_s"] < result["scene_load"]["first_load_s"]
 
 

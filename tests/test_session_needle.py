@@ -77,7 +77,10 @@ def test_injection_in_the_effusion_is_conserved_and_evented(session: ScanSession
     dist = session.injection.distribution_ml()
     assert sum(dist.values()) == pytest.approx(0.5, rel=0.05)
     assert dist["effusion"] > 0.45
-    assert [e.kind for e in session.events].count("injection") == 1  # one per site
+    assert "injection" not in [e.kind for e in session.events]  # recorded when the bolus ends
+    bolus = session.finish_injection()
+    assert bolus is not None and bolus.detail == "0.50 ml spread in effusion"
+    assert session.finish_injection() is None  # nothing more given
     aspirate = session.aspirate()
     assert aspirate is not None and aspirate.fluid and not aspirate.blood
     assert session.events[-1].kind == "aspiration" and session.events[-1].detail == "fluid"
@@ -162,3 +165,56 @@ def test_no_injection_without_a_needle_in_the_skin(session: ScanSession) -> None
     session.place_needle()
     assert session.inject(0.5) is None  # on the skin, not in
     assert session.injection.injected_ml == 0.0
+
+
+def test_a_jittering_tip_keeps_one_site_and_one_warning(session: ScanSession) -> None:
+    """A tracked tip shaking by 0.1 mm stays at one injection site: one event each."""
+    entry = np.array([-30.0, 0.0, 0.0])
+    rng = np.random.default_rng(1)
+    for _ in range(8):
+        tip = np.array([-15.0, 0.0, 31.0]) + rng.normal(0.0, 0.1, 3)
+        session.set_needle_tip(entry, tip)
+        session.inject(0.02)
+    kinds = [e.kind for e in session.events]
+    assert kinds.count("high_resistance") == 1
+    session.remove_needle()  # the bolus ends with the needle out
+    injections = session.events.of_kind("injection")
+    assert len(injections) == 1 and injections[0].detail.endswith("intraneural in nerve")
+
+
+def test_background_relabelling_reaches_the_latest_injectate(scene: Scene) -> None:
+    """The window's mode: the image shows the newest collection once it is relabelled."""
+    import time
+
+    s = ScanSession(scene, skin_surface(scene), relabel_in_background=True)
+    try:
+        s.set_needle_tip(np.array([35.0, 0.0, 0.0]), np.array([12.0, 0.0, 16.0]))
+        s.inject(0.2)
+        deadline = time.monotonic() + 10.0
+        while not s.injection_settled() and time.monotonic() < deadline:
+            s.frame_request()
+            time.sleep(0.05)
+        assert s.injection_settled()
+        req = s.frame_request()
+        assert req.tissue_edit is s.injection.tissue_edit()
+        # handed over: the engine renders it without relabelling again
+        assert s.engine.edited_volume(req.tissue_edit) is not None
+        assert s.engine.render(req).timings_ms["edit"] < 5.0
+        # a probe switch hands the relabelled volume to the new engine
+        s.choose_probe("linear_50")
+        assert s.engine.edited_volume(req.tissue_edit) is not None
+    finally:
+        s.close()
+
+
+def test_adopt_edit_names_what_differs(session: ScanSession, scene: Scene) -> None:
+    from dataclasses import replace
+
+    from simulator.tissue_edit import TissueEdit
+
+    edit = TissueEdit(np.array([0], np.int64), np.array([1], np.uint8))
+    moved = replace(session.volume, origin_mm=session.volume.origin_mm + 1.0)
+    with pytest.raises(ValueError, match="origin_mm"):
+        session.engine.adopt_edit(edit, moved)
+    with pytest.raises(ValueError, match="finite"):
+        session.inject(float("nan"))

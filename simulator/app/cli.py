@@ -109,7 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=("X", "Y", "Z"),
         help="needle tip, scene mm (bone stops it at its surface)",
     )
-    r.add_argument("--gauge", type=int, help="needle gauge (default: the scene's needle, else 22)")
+    r.add_argument(
+        "--gauge",
+        type=int,
+        help="needle gauge (default: the scene's needle; without one 25 G, 22 G curvilinear)",
+    )
     r.add_argument(
         "--inject",
         type=float,

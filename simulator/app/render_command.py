@@ -80,7 +80,13 @@ def _needle_and_injectate(scene: Scene, args: argparse.Namespace) -> ScanSession
             f"(entry {tuple(entry)}); give a tip deeper than the skin"
         )
     if inject_ml is not None:
-        session.inject(inject_ml)
+        result = session.inject(inject_ml)
+        session.finish_injection()
+        if result is not None and result.warning:
+            print(
+                f"injection: {result.delivered_ml:.3f} of {result.requested_ml:.3f} ml "
+                f"delivered ({result.outcome}): {result.warning}"
+            )
     return session
 
 

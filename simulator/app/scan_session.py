@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -31,7 +31,7 @@ from simulator.probe import ImagingSettings, ProbeModel, SettingsError, get_prob
 from simulator.probe_control import STEPS, ProbeHandle
 from simulator.skin import SkinSurface
 from simulator.structure_kinds import structure_kinds
-from simulator.tissue_edit import TissueEdit, apply_edit, with_injectate_label
+from simulator.tissue_edit import INJECTATE_NAME, TissueEdit, apply_edit, with_injectate_label
 from simulator.volume import AcousticVolume
 
 #: Needle used when the scene names none: (gauge, length mm) for a linear
@@ -61,8 +61,9 @@ class ScanSession:
         the injection are stamped with it.
     relabel_in_background : bool
         Relabel the growing injectate on a helper thread (the window: no frame
-        waits for it); default False, every frame shows the latest injectate
-        (headless use, tests).
+        waits for it); default False: frames relabel it themselves (headless
+        use, tests). Either way the image follows the injectate at most every
+        ``EDIT_INTERVAL_S`` of the session clock.
 
     Attributes
     ----------
@@ -120,12 +121,13 @@ class ScanSession:
         self.injection = Injection(self.volume, harms, seed=spec.seed)
         self.notice = ""
         self.needle_gauge: int | None = None  # overrides the scene's gauge when set
-        self._site_mm: tuple[float, ...] = ()  # tip of the last injection (one event per site)
-        self._warned_at: tuple[float, ...] = ()  # tip of the last high-resistance warning
+        self._bolus: _Bolus | None = None  # the injection going on at one site
         self._shown_edit = self.injection.tissue_edit()
         self._shown_edit_t_s = -np.inf
         self._relabel_pool = ThreadPoolExecutor(1) if relabel_in_background else None
         self._relabel_job: tuple[TissueEdit, Future[AcousticVolume]] | None = None
+        self._failed_edit: TissueEdit | None = None
+        self.relabel_error = ""
         self.t0_s = clock()
         self.engine = BModeEngine(self.volume, self.probe, n_threads=n_threads)
 
@@ -227,8 +229,12 @@ class ScanSession:
         if name == self.probe.name:
             return
         self.probe = get_probe(name)
-        self.engine.close()
+        old = self.engine
         self.engine = BModeEngine(self.volume, self.probe, n_threads=self._n_threads)
+        shown = old.edited_volume(self._shown_edit)
+        if shown is not None:
+            self.engine.adopt_edit(self._shown_edit, shown)
+        old.close()
         self.apply_preset(self.preset)
 
     def frame_request(self, timestamp_s: float | None = None) -> FrameRequest:
@@ -267,12 +273,17 @@ class ScanSession:
         if job is not None and job[1].done():
             edit, future = job
             self._relabel_job = None
-            if future.exception() is None:
+            error = future.exception()
+            if error is None:
                 self.engine.adopt_edit(edit, future.result())
                 self._shown_edit = edit
+            else:  # shown to the trainee; this edit is not tried again
+                self.relabel_error = f"the injectate could not be drawn: {error}"
+                self._failed_edit = edit
         if (
             self._relabel_job is None
             and latest is not self._shown_edit
+            and latest is not self._failed_edit
             and (t_s - self._shown_edit_t_s >= EDIT_INTERVAL_S or t_s < self._shown_edit_t_s)
         ):
             # at most every EDIT_INTERVAL_S: the relabelling shares two cores with the engine
@@ -346,7 +357,8 @@ class ScanSession:
         gauge, length = self.needle_kind()
         pose = aimed_at(entry, aim, gauge=gauge, length_mm=length)
         self._withdraw_out()
-        if self.kinematics is None:
+        k = self.kinematics
+        if k is None or (k.gauge, k.length_mm) != (gauge, length):
             self.kinematics = self._new_kinematics()
         self._moved(
             self.kinematics.place(pose.entry_mm, pose.heading_deg, pose.angle_deg, self.clock())
@@ -354,6 +366,7 @@ class ScanSession:
         return self.kinematics.pose  # type: ignore[return-value]
 
     def _withdraw_out(self) -> None:
+        self.finish_injection()
         k = self.kinematics
         if k is not None and k.inserted:
             k.advance(-k.depth_mm - 1.0, self.clock())
@@ -390,7 +403,9 @@ class ScanSession:
         tissue, decides the pose, but bone still stops the tip and every
         event along the path is recorded.
         """
-        if self.kinematics is None:
+        k = self.kinematics
+        if k is None or (k.gauge, k.length_mm) != self.needle_kind():
+            self.finish_injection()
             self.kinematics = self._new_kinematics()
         entry = np.asarray(entry_mm, dtype=np.float64).reshape(3)
         tip = np.asarray(tip_mm, dtype=np.float64).reshape(3)
@@ -439,28 +454,52 @@ class ScanSession:
         InjectResult or None
             None without a needle in the skin. High resistance (tip in a
             nerve or tendon) and intravascular injection are recorded as
-            events with their warning.
+            events with their warning, once per injection site; the
+            ``injection`` event with the volume of a site is recorded when that
+            bolus ends (:meth:`finish_injection`, a new site, the needle out).
+
+        Raises
+        ------
+        ValueError
+            If ``volume_ml`` is not a finite number.
         """
+        if not np.isfinite(volume_ml):
+            raise ValueError(f"inject volume_ml = {volume_ml}: expected a finite volume in ml")
         k = self.kinematics
         if k is None or not k.inserted or volume_ml <= 0.0:
             return None
-        first = not self._injecting_at(k.tip_mm)
+        before = self.injection.site_mm
         result = self.injection.inject(k.tip_mm, volume_ml, self.clock())
-        if first:
-            self._tip_event("injection", f"{result.outcome} in {result.site_structure}")
-        if result.outcome == "intravascular" and first:
-            self._tip_event("intravascular_injection", result.warning or "")
-        elif result.resistance == "high" and self._warned_at != tuple(k.tip_mm):
-            self._warned_at = tuple(k.tip_mm)
-            self._tip_event("high_resistance", result.warning or "")
+        site = self.injection.site_mm
+        if site != before or self._bolus is None:
+            self.finish_injection()
+            where = result.site_structure
+            if where == INJECTATE_NAME:  # the tip sits in its own earlier collection
+                where = k.structure_at_tip or where
+            self._bolus = _Bolus(site, where, result.outcome)
+            if result.outcome == "intravascular":
+                self._tip_event("intravascular_injection", result.warning or "")
+            elif result.resistance == "high":
+                self._tip_event("high_resistance", result.warning or "")
+        self._bolus.ml += result.delivered_ml
         return result
 
-    def _injecting_at(self, tip_mm: np.ndarray) -> bool:
-        """True if the last injection was at this tip position (one event per site)."""
-        site = tuple(np.round(np.asarray(tip_mm), 3))
-        same = site == self._site_mm
-        self._site_mm = site
-        return same
+    def finish_injection(self) -> NeedleEvent | None:
+        """Record the ``injection`` event of the bolus given so far (ml, outcome, where).
+
+        Returns
+        -------
+        NeedleEvent or None
+            None if nothing was injected since the last one.
+        """
+        bolus, self._bolus = self._bolus, None
+        if bolus is None or bolus.ml <= 0.0 or self.kinematics is None:
+            return None
+        k = self.kinematics
+        if k.pose is None:
+            return None
+        detail = f"{bolus.ml:.2f} ml {bolus.outcome} in {bolus.structure}"
+        return self._tip_event("injection", detail)
 
     def close(self) -> None:
         """Free the engine's threads."""
@@ -478,6 +517,16 @@ BLOCKED_NOTICE = {
     "length": "The hub is at the skin: the needle is in to its full length.",
     "angle": "Insertion angle limit reached.",
 }
+
+
+@dataclass
+class _Bolus:
+    """The injection going on at one site: where, what it did, how much so far."""
+
+    site_mm: tuple[float, float, float] | None
+    structure: str
+    outcome: str
+    ml: float = 0.0
 
 
 def scene_target(scene: Scene, volume: AcousticVolume) -> TargetZone | None:

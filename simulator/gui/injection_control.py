@@ -104,10 +104,13 @@ class InjectionControl(QObject):
         self.refresh()
 
     def stop(self) -> None:
-        """Stop pushing; frames continue while the bubbles fade."""
+        """Stop pushing (the bolus is recorded); frames continue while the bubbles fade."""
         if self.injecting:
             self.injecting = False
             self._swirl_until_s = time.monotonic() + SWIRL_S
+        s = self._session()
+        if s is not None:
+            s.finish_injection()
         self.refresh()
 
     def aspirate(self) -> None:
@@ -151,10 +154,14 @@ class InjectionControl(QObject):
             self._last_tick_s = now
             if dt > 0.0:
                 self.inject_ml(self.rate_ml_s * dt)
-        elif now < self._swirl_until_s:
-            self._on_change()  # the bubbles move and fade
+        elif now < self._swirl_until_s or not self._settled():
+            self._on_change()  # the bubbles move and fade; the last injectate gets drawn
         else:
             self.timer.stop()
+
+    def _settled(self) -> bool:
+        s = self._session()
+        return s is None or s.injection_settled() or bool(s.relabel_error)
 
     # ----------------------------------------------------------- display
     def reset(self) -> None:
@@ -178,6 +185,9 @@ class InjectionControl(QObject):
             self._events_shown = 0
         self.event_panel.add_events(events[self._events_shown :])
         self._events_shown = len(events)
+        if s.relabel_error:
+            self._on_notice(s.relabel_error)
+            s.relabel_error = ""
         inj = s.injection
         self.needle_panel.show_injection(inj.injected_ml, inj.distribution_ml(), self.injecting)
         edit = inj.tissue_edit()

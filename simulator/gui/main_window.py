@@ -429,6 +429,7 @@ class MainWindow(QMainWindow):
             elif name == "reset_probe":
                 s.reset_probe()
             elif name == "place_needle":
+                self.injection_control.stop()
                 s.place_needle()
             elif name == "advance":
                 s.advance(amount, kind)
@@ -553,6 +554,7 @@ class MainWindow(QMainWindow):
             return
         mods = QApplication.keyboardModifiers()
         if mods & Qt.KeyboardModifier.ShiftModifier:
+            self.injection_control.stop()
             self.session.place_needle(np.array([x_mm, y_mm, z_mm]))
         else:
             self.session.set_handle(
