@@ -37,6 +37,7 @@ from simulator.fluid_spread import (
     resistance_block,
     resistance_tables,
 )
+from simulator.microbubbles import BUBBLE_END_S, MAX_BUBBLES, swirl
 from simulator.structure_kinds import is_lumen, structure_kinds
 from simulator.tissue_edit import TissueEdit, injectate_label
 from simulator.volume import AcousticVolume
@@ -47,13 +48,6 @@ INTRANEURAL_MAX_ML = 0.1
 INTRATENDINOUS_MAX_ML = 0.05
 #: A tip that moved less than this from the current site keeps its fill front, mm.
 SITE_TOLERANCE_MM = 1.0
-#: Microbubbles: most shown at once, fade time constant and cut-off after the
-#: last injection (s), swirl radius range (mm) and peak amplitude reflectivity.
-MAX_BUBBLES = 200
-BUBBLE_FADE_S = 0.5
-BUBBLE_END_S = 2.0
-BUBBLE_SWIRL_MM = (0.2, 0.8)
-BUBBLE_AMPLITUDE = 0.5
 #: The bubbles swirl in the first this much of a front's fluid (nearest the site), ml.
 BUBBLE_POOL_ML = 0.2
 
@@ -386,26 +380,15 @@ class Injection:
         age = float(t_s) - self._last_inject_t_s
         if front is None or front.pool is None or not (-1.0 <= age <= BUBBLE_END_S):
             return empty
-        envelope = np.exp(-max(age, 0.0) / BUBBLE_FADE_S)
         pool = front.pool
         rng = np.random.default_rng([self.seed, self._burst])
         k = min(MAX_BUBBLES, pool.size)
         pick = (rng.random(MAX_BUBBLES) * pool.size).astype(np.int64)[:k]
         centre = self._centre_mm(pool[pick])
-        radius = rng.uniform(*BUBBLE_SWIRL_MM, MAX_BUBBLES)[:k]
-        omega = rng.uniform(np.pi, 4 * np.pi, MAX_BUBBLES)[:k]
-        phase = rng.uniform(0, 2 * np.pi, MAX_BUBBLES)[:k]
-        axis = rng.normal(size=(MAX_BUBBLES, 3))[:k]
-        axis /= np.linalg.norm(axis, axis=1, keepdims=True)
-        e1 = np.cross(axis, [0.0, 0.0, 1.0]) + np.cross(axis, [1.0, 0.0, 0.0]) * 1e-3
-        e1 /= np.linalg.norm(e1, axis=1, keepdims=True)
-        e2 = np.cross(axis, e1)
-        ang = omega * float(t_s) + phase
-        pos = centre + radius[:, None] * (np.cos(ang)[:, None] * e1 + np.sin(ang)[:, None] * e2)
+        pos, amp = swirl(centre, rng, float(t_s), age)
         # a bubble swirling out of the collection stays at its centre
         inside = self._is_fluid(self._flat_of_many(pos))
         pos[~inside] = centre[~inside]
-        amp = BUBBLE_AMPLITUDE * envelope * rng.uniform(0.3, 1.0, MAX_BUBBLES)[:k]
         return pos, amp
 
     # -- internals -------------------------------------------------------------

@@ -8,13 +8,8 @@ import numpy as np
 import pytest
 
 from simulator.fluid_spread import SpreadFront
-from simulator.injection import (
-    BUBBLE_END_S,
-    INTRANEURAL_MAX_ML,
-    INTRATENDINOUS_MAX_ML,
-    MAX_BUBBLES,
-    Injection,
-)
+from simulator.injection import INTRANEURAL_MAX_ML, INTRATENDINOUS_MAX_ML, Injection
+from simulator.microbubbles import BUBBLE_END_S, MAX_BUBBLES
 from simulator.tissue_edit import injectate_label, with_injectate_label
 from simulator.tissues import get_tissue
 from simulator.volume import AcousticVolume, StructureAcoustics, interface_normals
