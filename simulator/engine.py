@@ -319,6 +319,18 @@ class BModeEngine:
         losses = np.concatenate([p[1] for p in parts], axis=0)
         return signal, losses
 
+    def view_needle(
+        self, needle: NeedleShape, probe2world: np.ndarray, settings: ImagingSettings
+    ) -> NeedleView:
+        """Where ``needle`` lies relative to the image of ``settings`` at ``probe2world``.
+
+        The same answer a rendered frame carries in ``BModeFrame.needle_view``,
+        without rendering (for the scoring at its own sample rate).
+        """
+        sc = self._for_settings(settings)
+        pose = np.asarray(probe2world, dtype=np.float64)
+        return needle_view(needle, pose, sc.scan, sc.elevation_sigma_mm)
+
     def adopt_edit(self, edit: TissueEdit, edited: AcousticVolume) -> None:
         """Use ``edited`` (``apply_edit(self.volume, edit)``, computed elsewhere) for ``edit``.
 
