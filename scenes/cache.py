@@ -34,14 +34,13 @@ from scenes.loader import load_scene_spec
 from scenes.meshes import load_mesh
 from scenes.spec import SceneSpec
 from scenes.voxelize import (
-    NORMAL_SIGMA_VOX,
     ProgressCallback,
     ProgressRange,
     _build,
     impedance_per_label,
     structure_acoustics,
 )
-from simulator.volume import AcousticVolume
+from simulator.volume import NORMAL_SIGMA_VOX, AcousticVolume
 
 #: Bump whenever the stored volume changes meaning or layout.
 CACHE_FORMAT_VERSION = 1

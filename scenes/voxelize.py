@@ -24,13 +24,12 @@ from vtkmodules.vtkImagingStencil import vtkImageStencilToImage, vtkPolyDataToIm
 from scenes.meshes import load_mesh
 from scenes.spec import SceneSpec
 from simulator.tissues import get_tissue
-from simulator.volume import AcousticVolume, StructureAcoustics, interface_normals
-
-#: Smoothing of the impedance map for the interface normals, voxels. With the
-#: default of ``interface_normals`` (1 voxel) the staircase of a plane tilted
-#: 10 degrees gives normals up to 12 degrees off; 2.5 voxels keeps planes
-#: tilted 0-40 degrees within 3 degrees (tests/test_voxelize.py).
-NORMAL_SIGMA_VOX = 2.5
+from simulator.volume import (
+    NORMAL_SIGMA_VOX,
+    AcousticVolume,
+    StructureAcoustics,
+    interface_normals,
+)
 
 #: ``progress(fraction, message)``: fraction in [0, 1], a short message for the user.
 ProgressCallback = Callable[[float, str], None]

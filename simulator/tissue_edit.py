@@ -13,7 +13,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from simulator.tissues import get_tissue
-from simulator.volume import AcousticVolume, StructureAcoustics, interface_normals
+from simulator.volume import (
+    NORMAL_SIGMA_VOX,
+    AcousticVolume,
+    StructureAcoustics,
+    interface_normals,
+)
 
 #: Name of the structure the injectate is painted with.
 INJECTATE_NAME = "injectate"
@@ -80,9 +85,6 @@ def injectate_label(volume: AcousticVolume) -> int:
     return volume.structure_index(INJECTATE_NAME)
 
 
-#: Smoothing of the impedance map behind the interface normals, voxels; must
-#: match the value the scene builder uses (``scenes.voxelize.NORMAL_SIGMA_VOX``).
-NORMAL_SIGMA_VOX = 2.5
 #: ``truncate`` of the Gaussian filter in ``simulator.volume.interface_normals``.
 _NORMAL_TRUNCATE = 2.5
 
