@@ -224,7 +224,7 @@ class Injection:
             # fluid that filled a fluid space (bursa, recess, effusion) keeps that
             # label: the two look alike, and painting one into the other would draw
             # a staircase of faint interfaces inside the pool
-            was_fluid = np.asarray(self._kinds, dtype=object)[self._fluid_from] == "fluid"
+            was_fluid = self._tables.fluid[self._fluid_from]
             painted = self._fluid[~was_fluid]
             idx = np.concatenate((self._swollen, painted))
             lab = np.concatenate((self._swollen_label, np.full(painted.size, self._inj, np.uint8)))
