@@ -66,7 +66,13 @@ def _needle_and_injectate(scene: Scene, args: argparse.Namespace) -> ScanSession
     if inject_ml is not None and not inject_ml > 0.0:
         raise UserError(f"--inject {inject_ml}: expected a volume > 0 ml")
     clock = iter(float(i) for i in range(1_000_000))
-    session = ScanSession(scene, skin_surface(scene), n_threads=1, clock=lambda: next(clock))
+    session = ScanSession(
+        scene,
+        skin_surface(scene),
+        clock=lambda: next(clock),
+        pixel_mm=args.pixel_mm,
+        seed=args.seed,
+    )
     if args.gauge is not None:
         try:
             outer_diameter_mm(args.gauge)
@@ -121,10 +127,11 @@ def run_render(args: argparse.Namespace) -> int:
     if args.envelope is not None and args.envelope.suffix.lower() != ".npy":
         raise UserError(f"--envelope {args.envelope}: expected a .npy file name")
     session = _needle_and_injectate(scene, args)
-    volume = scene.volume if session is None else session.volume
-    engine = BModeEngine(volume, spec.probe.probe, pixel_mm=args.pixel_mm, seed=args.seed)
-    request = FrameRequest(probe2world=pose, settings=settings)
-    if session is not None:
+    if session is None:
+        engine = BModeEngine(scene.volume, spec.probe.probe, pixel_mm=args.pixel_mm, seed=args.seed)
+        request = FrameRequest(probe2world=pose, settings=settings)
+    else:  # the session's own engine images its volume, needle and injectate
+        engine = session.engine
         request = replace(session.frame_request(), probe2world=pose, settings=settings)
     try:
         frame = engine.render(request)

@@ -64,6 +64,10 @@ class ScanSession:
         waits for it); default False: frames relabel it themselves (headless
         use, tests). Either way the image follows the injectate at most every
         ``EDIT_INTERVAL_S`` of the session clock.
+    pixel_mm : float, optional
+        Output pixel size of the engine (default: its own).
+    seed : int, optional
+        Scatterer seed of the engine (default: the scene's).
 
     Attributes
     ----------
@@ -102,11 +106,14 @@ class ScanSession:
         n_threads: int = 2,
         clock: Callable[[], float] = time.monotonic,
         relabel_in_background: bool = False,
+        pixel_mm: float | None = None,
+        seed: int | None = None,
     ) -> None:
         self.scene = scene
         self.skin = skin
         self.clock = clock
-        self._n_threads = n_threads
+        # every engine of the session (one per probe chosen) is built alike
+        self._engine_options = {"n_threads": n_threads, "pixel_mm": pixel_mm, "seed": seed}
         spec = scene.spec
         self.probe: ProbeModel = spec.probe.probe
         self.settings: ImagingSettings = spec.imaging
@@ -129,7 +136,7 @@ class ScanSession:
         self._failed_edit: TissueEdit | None = None
         self.relabel_error = ""
         self.t0_s = clock()
-        self.engine = BModeEngine(self.volume, self.probe, n_threads=n_threads)
+        self.engine = BModeEngine(self.volume, self.probe, **self._engine_options)
 
     # ------------------------------------------------------------- probe
     def start_handle(self) -> ProbeHandle:
@@ -230,7 +237,7 @@ class ScanSession:
             return
         self.probe = get_probe(name)
         old = self.engine
-        self.engine = BModeEngine(self.volume, self.probe, n_threads=self._n_threads)
+        self.engine = BModeEngine(self.volume, self.probe, **self._engine_options)
         shown = old.edited_volume(self._shown_edit)
         if shown is not None:
             self.engine.adopt_edit(self._shown_edit, shown)
