@@ -347,6 +347,8 @@ def _build_procedure(
                 f"structure: {target['structure']!r} has role "
                 f'{roles[target["structure"]]!r}; set role = "target" on it',
             )
+    for name in target["expected_contacts"] or ():
+        need_structure("[target] expected_contacts", name)
     inside("[target]", "point_mm", target["point_mm"])
     needle = tables["needle"]
     inside("[needle]", "entry_mm", needle["entry_mm"])

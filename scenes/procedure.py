@@ -78,6 +78,7 @@ PROCEDURE_SECTIONS: dict[str, Section] = {
             "radius_mm": Field("float", check=in_range(0.0, 50.0, lo_open=True)),
             "success": Field("str", required=True, check=non_empty),
             "min_injectate_fraction": Field("float", default=0.0, check=in_range(0.0, 1.0)),
+            "expected_contacts": Field("strs", default=()),
         }
     ),
     "needle": Section(
@@ -169,6 +170,10 @@ class TargetSpec:
         What counts as a successful injection, for the trainee.
     min_injectate_fraction : float
         Share of the injectate that must end up in the target (0-1).
+    expected_contacts : tuple of str
+        Structures the tip is meant to touch on the way (the periosteum where
+        the target lies on bone, e.g. the femur for the genicular nerves):
+        contact with them is not a bone strike nor an avoid-structure contact.
     """
 
     structure: str | None
@@ -176,6 +181,7 @@ class TargetSpec:
     radius_mm: float | None
     success: str
     min_injectate_fraction: float
+    expected_contacts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -86,3 +86,13 @@ def test_gallery_writes_labelled_pictures_and_an_index(tmp_path, capsys):
 def test_gallery_rejects_an_unknown_scene(tmp_path, capsys):
     assert main(["gallery", "--out", str(tmp_path), "--scene", "no_such"]) == 2
     assert "unknown procedure scene(s) no_such" in capsys.readouterr().err
+
+
+def test_check_scene_names_an_unknown_expected_contact(tmp_path, capsys):
+    genicular = CARPAL.parent / "genicular_nerves.toml"
+    bad = tmp_path / "bad.toml"
+    bad.write_text(genicular.read_text().replace('"medial_condyle"]', '"medial_condyel"]'))
+    assert main(["check-scene", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "[target] expected_contacts" in err
+    assert "'medial_condyel'" in err and "did you mean 'medial_condyle'" in err

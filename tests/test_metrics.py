@@ -439,3 +439,26 @@ def test_time_to_target_view() -> None:
     v = run(s)
     assert v["time_to_target_view_s"] == pytest.approx(1.5)
     assert v["probe_path_length_mm"] == pytest.approx(5.0)
+
+
+def test_scene_expected_contacts_reach_the_scorer() -> None:
+    """Bone under a target on the periosteum is an expected contact, not a strike."""
+    root = Path(__file__).resolve().parents[1] / "scenes" / "procedures"
+    spec = load_scene_spec(root / "genicular_nerves.toml")
+    assert spec.procedure.target.expected_contacts == ("femur_shaft", "medial_condyle")
+    point_target = dataclasses.replace(
+        spec.procedure.target, structure=None, point_mm=(15, 15, 15), radius_mm=2.0
+    )
+    proc = dataclasses.replace(spec.procedure, target=point_target)
+    scene = SimpleNamespace(
+        spec=SimpleNamespace(name="g", procedure=proc, structures=spec.structures),
+        volume=cube_volume(),
+    )
+    ctx = Scorer.from_scene(scene).ctx
+    assert ctx.expected_contacts == frozenset({"femur_shaft", "medial_condyle"})
+    samples = [
+        needle(0.0, 5.0),
+        needle(1.0, 6.0, events=[ev(0.5, "bone_contact", "femur_shaft")]),
+        needle(2.0, 6.0, events=[ev(1.5, "bone_contact", "patella")]),
+    ]
+    assert run(samples, ctx)["bone_strikes"] == 1

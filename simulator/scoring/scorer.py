@@ -75,6 +75,7 @@ class Scorer:
             "target_structure": proc.target.structure,
             "compartments": target.compartments(),
             "avoid": avoid,
+            "expected_contacts": frozenset(getattr(proc.target, "expected_contacts", ())),
         }
         fields.update(context)
         return cls(ScoringContext(**fields), proc.rubric)
