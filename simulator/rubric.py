@@ -91,7 +91,10 @@ METRICS: Mapping[str, Metric] = MappingProxyType(
             "count", "times the needle left the image because the probe moved", "technique"
         ),
         "needle_passes": Metric(
-            "count", "withdraw-and-readvance cycles (5 mm hysteresis)", "technique"
+            "count",
+            "needle passes: the first insertion plus each withdraw-and-readvance "
+            "(5 mm hysteresis); one clean pass is 1",
+            "technique",
         ),
         "redirections": Metric("count", "changes of needle direction", "technique"),
         "mean_needle_beam_angle_deg": Metric(
