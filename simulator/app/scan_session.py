@@ -12,6 +12,7 @@ scoring. No widgets here: the same session runs headless.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,7 +29,7 @@ from simulator.needle_kinematics import Move, NeedleKinematics
 from simulator.needle_pose import NeedlePose, aimed_at, in_plane_entry
 from simulator.presets import SCENE_PRESET, get_preset
 from simulator.probe import ImagingSettings, ProbeModel, SettingsError, get_probe
-from simulator.probe_control import STEPS, ProbeHandle
+from simulator.probe_control import STEPS, ProbeHandle, wrap_deg
 from simulator.skin import SkinSurface
 from simulator.structure_kinds import structure_kinds
 from simulator.tissue_edit import INJECTATE_NAME, TissueEdit, apply_edit, with_injectate_label
@@ -119,6 +120,8 @@ class ScanSession:
         self.settings: ImagingSettings = spec.imaging
         self.preset = SCENE_PRESET
         self.handle = self.start_handle()
+        # a full pose from a tracker or a replay; None: the handle's pose on the skin
+        self._probe_pose: np.ndarray | None = None
         self.volume = with_injectate_label(scene.volume)
         harms = {s.name: s.harm for s in spec.structures}
         self.kinds = structure_kinds(self.volume, harms)
@@ -145,13 +148,46 @@ class ScanSession:
         return ProbeHandle.from_pose(p.position_mm, p.yaw_deg, p.tilt_deg, p.rock_deg)
 
     def probe2world(self) -> np.ndarray:
-        """Current ``probe2world``, shape (4, 4) float64, face on the skin."""
+        """Current ``probe2world``, shape (4, 4) float64.
+
+        The handle's pose with the face on the skin, or the full pose last
+        given to :meth:`set_probe_pose` (a tracked probe, a replayed sample).
+        """
+        if self._probe_pose is not None:
+            return self._probe_pose.copy()
         return self.handle.probe2world(self.skin)
 
     def set_handle(self, handle: ProbeHandle) -> None:
         """Put the probe at ``handle``, kept over the scene."""
         lo, hi = self.scene.spec.bounds_min_mm, self.scene.spec.bounds_max_mm
         self.handle = handle.clamped((lo[0], lo[1]), (hi[0], hi[1]))
+        self._probe_pose = None
+
+    def set_probe_pose(self, probe2world: np.ndarray) -> None:
+        """Put the probe at a full pose, as a tracker or a replay gives it.
+
+        The image is made from exactly this pose (the face need not touch the
+        skin). The handle follows it (position over the skin, yaw, tilt, rock
+        relative to the skin there), so keyboard moves continue from it.
+
+        Parameters
+        ----------
+        probe2world : ndarray, shape (4, 4)
+            Rigid transform, mm; its rotation must be orthonormal (1e-6).
+
+        Raises
+        ------
+        ValueError
+            Wrong shape, not finite, or not a rigid transform.
+        """
+        pose = np.asarray(probe2world, dtype=np.float64)
+        if pose.shape != (4, 4) or not np.all(np.isfinite(pose)):
+            raise ValueError(f"probe2world: expected a finite 4x4 matrix, got shape {pose.shape}")
+        rot = pose[:3, :3]
+        if not np.allclose(rot.T @ rot, np.eye(3), atol=1e-6) or np.linalg.det(rot) < 0.0:
+            raise ValueError("probe2world: the rotation is not orthonormal and right-handed")
+        self.handle = _handle_of(pose, self.skin)
+        self._probe_pose = pose.copy()
 
     def slide(self, along_steps: float, across_steps: float, kind: str = "normal") -> None:
         """Slide along the array / across it by a number of steps of ``kind``."""
@@ -177,6 +213,7 @@ class ScanSession:
     def reset_probe(self) -> None:
         """Back to the scene's start pose."""
         self.handle = self.start_handle()
+        self._probe_pose = None
 
     # ----------------------------------------------------------- imaging
     def set_settings(self, **changes: object) -> None:
@@ -534,6 +571,19 @@ class _Bolus:
     structure: str
     outcome: str
     ml: float = 0.0
+
+
+def _handle_of(probe2world: np.ndarray, skin: SkinSurface) -> ProbeHandle:
+    """The handle nearest a full pose: face over (x, y), angles relative to the skin there."""
+    x_mm, y_mm = float(probe2world[0, 3]), float(probe2world[1, 3])
+    # the elevation (y) axis is untouched by rock and stays in the skin's y-z plane under
+    # tilt, so its projection on the skin gives the yaw (exact on a flat skin)
+    elev = probe2world[:3, 1]
+    yaw_deg = math.degrees(math.atan2(-elev[0], elev[1]))
+    rel = skin.surface_frame(x_mm, y_mm, yaw_deg).T @ probe2world[:3, :3]  # Rx(tilt) @ Ry(rock)
+    rock_deg = math.degrees(math.atan2(rel[0, 2], rel[0, 0]))
+    tilt_deg = math.degrees(math.atan2(rel[2, 1], rel[1, 1]))
+    return ProbeHandle(x_mm, y_mm, wrap_deg(yaw_deg), tilt_deg, rock_deg)
 
 
 def scene_target(scene: Scene, volume: AcousticVolume) -> TargetZone | None:
