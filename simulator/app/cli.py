@@ -8,7 +8,15 @@ Commands:
 - ``bench``: frames per second and milliseconds per stage;
 - ``scenes``: list the procedure library (``--json``);
 - ``check-scene FILE``: validate a scene file and run the procedure checks;
-- ``gallery --out DIR``: every procedure's canonical view, labelled.
+- ``gallery --out DIR``: every procedure's canonical view, labelled;
+- ``attempt --scene NAME --trajectory FILE --trainee NAME``: run a trajectory
+  file headless, store it as an attempt, print the grade and metrics;
+- ``results``: the stored attempts (table, JSON or a class CSV);
+- ``report (--attempt ID | --trainee NAME) --out OUT.pdf``: a PDF report;
+- ``replay --attempt ID``: re-score a stored attempt (and write its frames).
+
+Commands that use the records take ``--db PATH``; default ``$INJECTION_SIM_DB``,
+else the user's data directory.
 
 A user's mistake (a broken scene file, a setting outside the probe's range)
 prints ``error: ...`` naming what and where, and exits with status 2; never a
@@ -145,7 +153,63 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("gallery", help="render each procedure's canonical view with labels")
     g.add_argument("--out", required=True, type=Path, help="output folder (PNGs + index.html)")
     g.add_argument("--scene", nargs="+", metavar="NAME", help="only these scenes")
+    _add_records_commands(sub)
     return parser
+
+
+def _add_db_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        help="records database (SQLite file; default: $INJECTION_SIM_DB if set, else "
+        "$XDG_DATA_HOME or ~/.local/share, then injection-simulator/records.sqlite)",
+    )
+
+
+def _add_records_commands(sub: argparse._SubParsersAction) -> None:
+    """The parsers of ``attempt``, ``results``, ``report`` and ``replay``."""
+    a = sub.add_parser(
+        "attempt",
+        help="run a trajectory file headless, store it as an attempt, print grade and metrics",
+        description="Run a trajectory file (docs/trajectory.md) through the session headless, "
+        "store it as an attempt and print the grade (each criterion: measured value, "
+        "threshold, pass/fail) and every metric. Exit status 0 whether or not the attempt "
+        "passed the rubric.",
+    )
+    a.add_argument(
+        "--scene", help="scene name or .toml file (default: the scene the trajectory names)"
+    )
+    a.add_argument("--trajectory", required=True, type=Path, metavar="FILE", help="JSON file")
+    a.add_argument("--trainee", required=True, metavar="NAME", help="trainee (added if new)")
+    a.add_argument("--mode", default="practice", choices=("practice", "exam", "demo"))
+    a.add_argument("--json", action="store_true", help="print one JSON object")
+    a.add_argument("--realtime", action="store_true", help="pace the samples at wall-clock speed")
+    _add_db_option(a)
+    r = sub.add_parser("results", help="list stored attempts (table, JSON) or write a class CSV")
+    _add_db_option(r)
+    r.add_argument("--csv", type=Path, metavar="OUT.csv", help="write a CSV, one row per attempt")
+    r.add_argument("--trainee", metavar="NAME", help="only this trainee's attempts")
+    r.add_argument("--scene", metavar="NAME", help="only attempts on this scene")
+    r.add_argument("--mode", choices=("practice", "exam", "demo", "quiz"), help="only this mode")
+    r.add_argument("--json", action="store_true", help="print a JSON list")
+    p = sub.add_parser("report", help="write a PDF report of an attempt or of a trainee")
+    _add_db_option(p)
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--attempt", type=int, metavar="ID", help="one attempt")
+    who.add_argument("--trainee", metavar="NAME", help="every attempt of a trainee")
+    p.add_argument("--out", required=True, type=Path, metavar="OUT.pdf", help="output PDF")
+    y = sub.add_parser(
+        "replay",
+        help="re-score a stored attempt, compare with its stored metrics, write its frames",
+        description="Replay a stored attempt through a fresh session: print stored and "
+        "re-scored metrics side by side (exit status 1 if they differ) and, with --out-dir, "
+        "write its B-mode frames as PNGs.",
+    )
+    y.add_argument("--attempt", required=True, type=int, metavar="ID", help="attempt id")
+    _add_db_option(y)
+    y.add_argument("--out-dir", type=Path, metavar="DIR", help="write frames as PNGs here")
+    y.add_argument("--every", type=int, default=1, metavar="N", help="every N-th frame")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -165,6 +229,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             run = {"scenes": lib.run_scenes, "check-scene": lib.run_check_scene}
             return run.get(args.command, lib.run_gallery)(args)
+        if args.command in ("attempt", "replay"):
+            from simulator.app import attempt_commands as att
+
+            run_cmd = att.run_attempt_command if args.command == "attempt" else None
+            return (run_cmd or att.run_replay_command)(args)
+        if args.command in ("results", "report"):
+            from simulator.reports.commands import run_report, run_results
+
+            return (run_results if args.command == "results" else run_report)(args)
         from simulator.gui.run import run_app
 
         return run_app(args)
