@@ -13,7 +13,10 @@ Commands:
   file headless, store it as an attempt, print the grade and metrics;
 - ``results``: the stored attempts (table, JSON or a class CSV);
 - ``report (--attempt ID | --trainee NAME) --out OUT.pdf``: a PDF report;
-- ``replay --attempt ID``: re-score a stored attempt (and write its frames).
+- ``replay --attempt ID``: re-score a stored attempt (and write its frames);
+- ``tracker --url URL --protocol NAME``: live samples of a tracker and its rate;
+- ``emulate --protocol NAME``: a device emulator to connect the app or
+  ``tracker`` to (prints its URL).
 
 Commands that use the records take ``--db PATH``; default ``$INJECTION_SIM_DB``,
 else the user's data directory.
@@ -154,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", required=True, type=Path, help="output folder (PNGs + index.html)")
     g.add_argument("--scene", nargs="+", metavar="NAME", help="only these scenes")
     _add_records_commands(sub)
+    from hardware.commands import add_parsers as add_hardware_commands
+
+    add_hardware_commands(sub)
     return parser
 
 
@@ -234,6 +240,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             run_cmd = att.run_attempt_command if args.command == "attempt" else None
             return (run_cmd or att.run_replay_command)(args)
+        if args.command in ("tracker", "emulate"):
+            from hardware import commands as hw
+
+            return (hw.run_tracker if args.command == "tracker" else hw.run_emulate)(args)
         if args.command in ("results", "report"):
             from simulator.reports.commands import run_report, run_results
 
