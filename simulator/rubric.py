@@ -14,6 +14,7 @@ import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,36 @@ class Grade:
     results: tuple[CriterionResult, ...]
     score: float
     passed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """The grade as plain types, the one form stored in the records.
+
+        Returns
+        -------
+        dict
+            ``{"passed": bool, "score": float, "criteria": [{"metric", "op",
+            "threshold", "critical", "description", "unit", "value", "met"},
+            ...]}``; ``unit`` is the catalogue's (``""`` for names outside it).
+        """
+        return {
+            "passed": bool(self.passed),
+            "score": float(self.score),
+            "criteria": [
+                {
+                    "metric": r.criterion.metric,
+                    "op": r.criterion.op,
+                    "threshold": float(r.criterion.threshold),
+                    "critical": bool(r.criterion.critical),
+                    "description": r.criterion.description,
+                    "unit": METRICS[r.criterion.metric].unit
+                    if r.criterion.metric in METRICS
+                    else "",
+                    "value": float(r.value),
+                    "met": bool(r.met),
+                }
+                for r in self.results
+            ],
+        }
 
 
 @dataclass(frozen=True)

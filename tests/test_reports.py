@@ -28,7 +28,6 @@ from simulator.records import RecordStore
 from simulator.reports import (
     criteria_of,
     format_value,
-    grade_to_dict,
     write_attempt_report,
     write_class_csv,
     write_trainee_report,
@@ -102,7 +101,7 @@ def _run(
         scorer.update_all(samples)
         scorer.finish(s.injection.distribution_ml())
         values = scorer.values()
-        grade = grade_to_dict(scorer.grade())
+        grade = scorer.grade().to_dict()
         store.add_samples(attempt_id, samples)
         store.add_events(attempt_id, list(s.events))
         store.finish_attempt(

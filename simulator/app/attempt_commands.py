@@ -91,7 +91,7 @@ def metric_lines(values: Mapping[str, Any]) -> list[str]:
 def run_attempt_command(args: argparse.Namespace) -> int:
     """``main.py attempt``: run, store and print one attempt."""
     from scenes import load_scene
-    from simulator.app.attempt_runner import grade_to_dict, run_attempt
+    from simulator.app.attempt_runner import run_attempt
     from simulator.app.trajectory import TrajectoryError, load_trajectory
 
     if args.mode not in ("practice", "exam", "demo"):
@@ -136,7 +136,7 @@ def run_attempt_command(args: argparse.Namespace) -> int:
         )
     finally:
         store.close()
-    grade = grade_to_dict(result.grade) if result.grade is not None else None
+    grade = result.grade.to_dict() if result.grade is not None else None
     if args.json:
         out = {
             "attempt_id": result.attempt_id,

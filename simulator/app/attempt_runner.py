@@ -91,33 +91,6 @@ def scorer_for(scene: Scene) -> Scorer:
     return scorer
 
 
-def grade_to_dict(grade: Grade) -> dict[str, Any]:
-    """A grade as plain types (as stored in the records).
-
-    Returns
-    -------
-    dict
-        ``{"passed", "score", "criteria": [{"metric", "op", "threshold",
-        "critical", "description", "value", "met"}, ...]}``.
-    """
-    return {
-        "passed": bool(grade.passed),
-        "score": float(grade.score),
-        "criteria": [
-            {
-                "metric": r.criterion.metric,
-                "op": r.criterion.op,
-                "threshold": float(r.criterion.threshold),
-                "critical": bool(r.criterion.critical),
-                "description": r.criterion.description,
-                "value": float(r.value),
-                "met": bool(r.met),
-            }
-            for r in grade.results
-        ],
-    }
-
-
 def sample_record(sample: Sample, command: Mapping[str, Any]) -> dict[str, Any]:
     """The dict stored for one sample: ``Sample.to_dict()`` plus its commands."""
     d = sample.to_dict()
@@ -268,7 +241,7 @@ def run_attempt(
             store.finish_attempt(
                 attempt_id,
                 values,
-                None if grade is None else grade_to_dict(grade),
+                None if grade is None else grade.to_dict(),
                 status="complete",
             )
         return AttemptResult(attempt_id, tuple(samples), values, grade, distribution, settings)
@@ -288,7 +261,6 @@ __all__ = [
     "COMMAND_KEY",
     "AttemptResult",
     "attempt_settings",
-    "grade_to_dict",
     "make_session",
     "run_attempt",
     "sample_record",

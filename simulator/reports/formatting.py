@@ -2,7 +2,7 @@
 
 One place formats a metric value, so the PDF tables, the console table and
 the tests agree on the exact text (``"1.25 mm"``, ``"85.0 %"``, ``"yes"``).
-A stored grade is a plain dict (``AttemptRecord.grade``); :func:`grade_to_dict`
+A stored grade is a plain dict (``AttemptRecord.grade``); ``Grade.to_dict``
 writes one from a :class:`simulator.rubric.Grade` and :func:`criteria_of`
 reads one back, tolerating the older ``max``/``min`` form.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from simulator.rubric import METRICS, Grade
+from simulator.rubric import METRICS
 
 #: Text shown for a metric without a value (NaN, missing).
 NO_VALUE = "n/a"
@@ -70,34 +70,6 @@ def format_criterion(op: str, metric: str, threshold: Any) -> str:
     return f"{op} {format_value(metric, threshold)}"
 
 
-def grade_to_dict(grade: Grade) -> dict[str, Any]:
-    """A :class:`simulator.rubric.Grade` as plain types (for ``finish_attempt``).
-
-    Returns
-    -------
-    dict
-        ``{"passed": bool, "score": float, "criteria": [{"metric", "op",
-        "threshold", "value", "met", "critical", "description", "unit"}, ...]}``
-    """
-    return {
-        "passed": bool(grade.passed),
-        "score": float(grade.score),
-        "criteria": [
-            {
-                "metric": r.criterion.metric,
-                "op": r.criterion.op,
-                "threshold": float(r.criterion.threshold),
-                "value": float(r.value),
-                "met": bool(r.met),
-                "critical": bool(r.criterion.critical),
-                "description": r.criterion.description,
-                "unit": metric_unit(r.criterion.metric),
-            }
-            for r in grade.results
-        ],
-    }
-
-
 @dataclass(frozen=True)
 class CriterionRow:
     """One line of a grade table, as text and numbers.
@@ -133,7 +105,7 @@ class CriterionRow:
 def criteria_of(grade: Mapping[str, Any] | None) -> list[CriterionRow]:
     """The criteria of a stored grade dict, in order (empty without a grade).
 
-    Accepts the :func:`grade_to_dict` form and the older ``max``/``min`` form
+    Accepts the ``Grade.to_dict`` form and the older ``max``/``min`` form
     (``{"metric", "value", "max", "met"}``); ``passed`` is read for ``met``.
     """
     if not grade:
@@ -227,7 +199,6 @@ __all__ = [
     "format_date",
     "format_duration",
     "format_value",
-    "grade_to_dict",
     "metric_unit",
     "parse_time",
     "passed_of",
