@@ -14,7 +14,8 @@ from scenes import Scene, load_scene
 from simulator.app.attempt_runner import AttemptResult, run_attempt
 from simulator.app.cli import main
 from simulator.app.replay import Replay, metrics_match
-from simulator.app.session_driver import DrivenSession, settled_frame_request
+from simulator.app.scan_session import ScanSession
+from simulator.app.session_driver import settled_frame_request
 from simulator.app.trajectory import load_trajectory
 from simulator.records import RecordStore
 from simulator.scoring.samples import Sample
@@ -39,7 +40,7 @@ def recorded(
     live: dict[int, np.ndarray] = {}
     count = [0]
 
-    def on_sample(session: DrivenSession, sample: Sample) -> None:
+    def on_sample(session: ScanSession, sample: Sample) -> None:
         if any(abs(sample.t_s - t) < 1e-9 for t in LIVE_T_S):
             frame = session.engine.render(settled_frame_request(session, sample.t_s))
             live[count[0]] = frame.image.copy()

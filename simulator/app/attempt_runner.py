@@ -18,7 +18,8 @@ from typing import Any
 
 from scenes import Scene
 from scenes.skin import skin_surface
-from simulator.app.session_driver import DrivenSession, ManualClock, apply_step
+from simulator.app.scan_session import ScanSession
+from simulator.app.session_driver import ManualClock, apply_step
 from simulator.app.session_sampler import SessionSampler
 from simulator.app.trajectory import Trajectory
 from simulator.records import RecordStore
@@ -98,7 +99,7 @@ def sample_record(sample: Sample, command: Mapping[str, Any]) -> dict[str, Any]:
     return d
 
 
-def attempt_settings(scene: Scene, trajectory: Trajectory, session: DrivenSession) -> dict:
+def attempt_settings(scene: Scene, trajectory: Trajectory, session: ScanSession) -> dict:
     """Settings stored with the attempt (what a replay needs to rebuild the session)."""
     gauge, length_mm = session.needle_kind()
     return {
@@ -123,7 +124,7 @@ def make_session(
     gauge: int | None = None,
     imaging: Mapping[str, Any] | None = None,
     n_threads: int = 2,
-) -> DrivenSession:
+) -> ScanSession:
     """A headless session on ``clock`` with the given gauge and imaging overrides.
 
     Raises
@@ -131,7 +132,7 @@ def make_session(
     simulator.probe.SettingsError
         Imaging overrides the scene's probe cannot do.
     """
-    session = DrivenSession(scene, skin_surface(scene), n_threads=n_threads, clock=clock, seed=seed)
+    session = ScanSession(scene, skin_surface(scene), n_threads=n_threads, clock=clock, seed=seed)
     try:
         if gauge is not None:
             session.needle_gauge = int(gauge)
@@ -152,7 +153,7 @@ def run_attempt(
     store: RecordStore | None = None,
     trainee: str = "",
     mode: str = "practice",
-    on_sample: Callable[[DrivenSession, Sample], None] | None = None,
+    on_sample: Callable[[ScanSession, Sample], None] | None = None,
     realtime: bool = False,
     n_threads: int = 2,
 ) -> AttemptResult:

@@ -21,8 +21,8 @@ import numpy as np
 
 from scenes import Scene
 from simulator.app.attempt_runner import COMMAND_KEY, make_session, scorer_for
+from simulator.app.scan_session import ScanSession
 from simulator.app.session_driver import (
-    DrivenSession,
     ManualClock,
     Step,
     apply_step,
@@ -148,7 +148,7 @@ class Replay:
         self._steps = _steps(self.samples, commands)
         self._n_threads = n_threads
         self._clock: ManualClock | None = None
-        self._session: DrivenSession | None = None
+        self._session: ScanSession | None = None
         self._index = -1
 
     # ------------------------------------------------------------ building
@@ -185,7 +185,7 @@ class Replay:
             scene = load_scene(record.scene)
         return cls(scene, samples, record.settings, **kwargs)
 
-    def _new_session(self) -> tuple[DrivenSession, ManualClock]:
+    def _new_session(self) -> tuple[ScanSession, ManualClock]:
         clock = ManualClock(float(self._times[0]))
         session = make_session(
             self.scene,
@@ -249,7 +249,7 @@ class Replay:
         return i
 
     @property
-    def session(self) -> DrivenSession:
+    def session(self) -> ScanSession:
         """The replay's session, in the state of the last :meth:`seek`."""
         if self._session is None:
             self.seek(0)

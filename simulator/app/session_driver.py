@@ -4,8 +4,7 @@ A scripted attempt (:mod:`simulator.app.attempt_runner`) and the replay of a
 stored one (:mod:`simulator.app.replay`) change the session through the same
 :func:`apply_step`, on a :class:`ManualClock` set to the sample time, so the
 same steps give the same needle events, injectate and images bit for bit.
-:class:`DrivenSession` adds what a tracked or replayed probe needs: a probe
-pose given as a 4x4 matrix.
+A probe given as a 4x4 matrix goes through ``ScanSession.set_probe_pose``.
 """
 
 from __future__ import annotations
@@ -29,34 +28,6 @@ class ManualClock:
 
     def __call__(self) -> float:
         return self.t_s
-
-
-class DrivenSession(ScanSession):
-    """A :class:`ScanSession` whose probe may also be put at a 4x4 pose.
-
-    Same parameters as :class:`ScanSession`.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._pose_override: np.ndarray | None = None
-        super().__init__(*args, **kwargs)
-
-    def set_probe2world(self, probe2world: np.ndarray) -> None:
-        """Hold the probe at ``probe2world`` (shape (4, 4), world mm) until the next handle."""
-        m = np.array(probe2world, dtype=np.float64).reshape(4, 4)
-        m.setflags(write=False)
-        self._pose_override = m
-
-    def set_handle(self, handle: ProbeHandle) -> None:
-        """Put the probe at ``handle`` (drops any 4x4 pose)."""
-        self._pose_override = None
-        super().set_handle(handle)
-
-    def probe2world(self) -> np.ndarray:
-        """Current ``probe2world``, shape (4, 4) float64."""
-        if self._pose_override is not None:
-            return np.array(self._pose_override)
-        return super().probe2world()
 
 
 @dataclass(frozen=True)
@@ -117,9 +88,7 @@ def apply_step(session: ScanSession, clock: ManualClock, step: Step) -> InjectRe
     if isinstance(step.probe, ProbeHandle):
         session.set_handle(step.probe)
     elif step.probe is not None:
-        if not isinstance(session, DrivenSession):
-            raise TypeError("a 4x4 probe pose needs a DrivenSession")
-        session.set_probe2world(step.probe)
+        session.set_probe_pose(step.probe)
     if step.needle is None:
         if session.kinematics is not None:
             session.remove_needle()
@@ -146,4 +115,4 @@ def settled_frame_request(session: ScanSession, t_s: float) -> FrameRequest:
     return replace(request, tissue_edit=edit if edit.n_voxels else None)
 
 
-__all__ = ["DrivenSession", "ManualClock", "Step", "apply_step", "settled_frame_request"]
+__all__ = ["ManualClock", "Step", "apply_step", "settled_frame_request"]
