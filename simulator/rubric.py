@@ -183,11 +183,14 @@ class Grade:
         Share of criteria met, 0-1.
     passed : bool
         Every critical criterion met and ``score >= pass_mark``.
+    pass_mark : float
+        The rubric's pass mark, 0-1 (NaN when not known).
     """
 
     results: tuple[CriterionResult, ...]
     score: float
     passed: bool
+    pass_mark: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
         """The grade as plain types, the one form stored in the records.
@@ -195,13 +198,14 @@ class Grade:
         Returns
         -------
         dict
-            ``{"passed": bool, "score": float, "criteria": [{"metric", "op",
+            ``{"passed": bool, "score": float, "pass_mark": float, "criteria": [{"metric", "op",
             "threshold", "critical", "description", "unit", "value", "met"},
             ...]}``; ``unit`` is the catalogue's (``""`` for names outside it).
         """
         return {
             "passed": bool(self.passed),
             "score": float(self.score),
+            "pass_mark": float(self.pass_mark),
             "criteria": [
                 {
                     "metric": r.criterion.metric,
@@ -243,4 +247,5 @@ class Rubric:
         n = len(results)
         score = sum(r.met for r in results) / n if n else 1.0
         critical_ok = all(r.met for r in results if r.criterion.critical)
-        return Grade(tuple(results), score, critical_ok and score >= self.pass_mark - 1e-12)
+        passed = critical_ok and score >= self.pass_mark - 1e-12
+        return Grade(tuple(results), score, passed, float(self.pass_mark))

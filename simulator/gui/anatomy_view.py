@@ -84,6 +84,9 @@ LAYER_TISSUES: frozenset[str] = frozenset({"fat", "muscle", "soft_tissue", "fasc
 LAYER_FOOTPRINT = 0.5
 #: Highlight colour of targets (RGB 0-1).
 TARGET_COLOUR = (0.25, 1.0, 0.45)
+#: Ambient share of a highlighted target and of any other structure.
+TARGET_AMBIENT = 0.45
+PLAIN_AMBIENT = 0.2
 #: Colour of the target point sphere.
 TARGET_POINT_COLOUR = (0.55, 1.0, 0.3)
 #: Radius of the target point sphere when the target gives none, mm.
@@ -179,7 +182,7 @@ def _actor(
     actor.SetMapper(mapper)
     prop = actor.GetProperty()
     prop.SetColor(*colour)
-    prop.SetAmbient(0.2)
+    prop.SetAmbient(PLAIN_AMBIENT)
     prop.SetDiffuse(0.7)
     prop.SetSpecular(0.15)
     prop.SetSpecularPower(20.0)
@@ -346,6 +349,7 @@ class AnatomyView(QWidget):
         self.structure_actors: dict[str, vtkActor] = {}
         self.skin_actors: list[vtkActor] = []
         self.target_actor: vtkActor | None = None
+        self.target_names: frozenset[str] = frozenset()
         self._skin_opacity = SKIN_OPACITY
         self._last_render_ms = 0.0
         self._render_pending = False
@@ -450,6 +454,7 @@ class AnatomyView(QWidget):
         target_names = {s.name for s in spec.structures if s.role == "target"}
         if procedure is not None and procedure.target.structure:
             target_names.add(procedure.target.structure)
+        self.target_names = frozenset(target_names)
         meshes = scene.meshes
         # coincident faces (shared layer boundaries, end caps) resolve to the structure of
         # higher priority, as in the acoustic volume
@@ -462,10 +467,7 @@ class AnatomyView(QWidget):
             )
             prop = actor.GetProperty()
             if s.name in target_names:
-                prop.SetColor(*TARGET_COLOUR)
-                prop.SetAmbient(0.45)
-                prop.SetAmbientColor(*TARGET_COLOUR)
-                prop.SetOpacity(TARGET_OPACITY)
+                prop.SetOpacity(TARGET_OPACITY)  # coloured by set_target_highlight
             elif s.tissue == "skin":
                 prop.SetOpacity(self._skin_opacity)
                 prop.SetSpecular(0.05)
@@ -493,7 +495,35 @@ class AnatomyView(QWidget):
             self.target_actor.PickableOff()
             self._apply_cut(self.target_actor)
             self.renderer.AddActor(self.target_actor)
+        self.set_target_highlight(True)
         self.set_camera_preset("top")
+
+    def set_target_highlight(self, on: bool) -> None:
+        """Highlight the target (green, aim point shown) or draw it as any structure.
+
+        Exam mode turns the highlight off: the target keeps its own colour and
+        the aim point is hidden.
+        """
+        if self.scene is None:
+            return
+        colours = {s.name: s.colour for s in self.scene.spec.structures}
+        for name in self.target_names:
+            actor = self.structure_actors.get(name)
+            if actor is None:
+                continue
+            colour = TARGET_COLOUR if on else colours[name]
+            prop = actor.GetProperty()
+            prop.SetColor(*colour)
+            prop.SetAmbientColor(*colour)
+            prop.SetAmbient(TARGET_AMBIENT if on else PLAIN_AMBIENT)
+        if self.target_actor is not None:
+            self.target_actor.SetVisibility(on)
+        self.request_render()
+
+    @property
+    def target_highlighted(self) -> bool:
+        """Whether the target is highlighted (its aim point shown)."""
+        return self.target_actor is not None and bool(self.target_actor.GetVisibility())
 
     @property
     def scene_bounds(self) -> tuple[float, float, float, float, float, float]:

@@ -5,11 +5,15 @@ needle, settings), turns keys, mouse gestures and panel edits into the
 session's intents, sends frame requests to one render worker (the newest
 pose wins) and shows the frames that come back on the ultrasound screen, in
 the 3D view and, in demonstration mode, on the presentation window. Scenes
-load on a worker thread with progress shown.
+load on a worker thread with progress shown. An ``AttemptController`` records
+and scores the attempt (dock "Score"); ``ModeControl`` holds the mode
+(practice, exam, demo) and the exam's guidance lock.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,6 +26,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QProgressBar,
     QScrollArea,
     QSlider,
@@ -36,17 +41,27 @@ from simulator.app.scan_session import ScanSession
 from simulator.cine import CineBuffer
 from simulator.engine import BModeFrame
 from simulator.gui.anatomy_view import CAMERA_PRESETS, AnatomyView
+from simulator.gui.attempt_controller import (
+    DEFAULT_EXAM_LIMIT_S,
+    AttemptController,
+    AttemptResult,
+)
 from simulator.gui.controls import ImagingPanel, PosePanel
 from simulator.gui.event_panel import EventPanel
 from simulator.gui.help_overlay import HelpOverlay
 from simulator.gui.image_view import BModeImageView
 from simulator.gui.injection_control import InjectionControl
 from simulator.gui.keymap import binding_for, step_kind
+from simulator.gui.mode_control import LOCKED_MESSAGE, ModeControl
 from simulator.gui.needle_panel import NeedlePanel
 from simulator.gui.presentation import PresentationWindow
 from simulator.gui.procedure_panel import ProcedurePanel
+from simulator.gui.quiz_dialog import QuizDialog, open_quiz_dialog
 from simulator.gui.render_worker import RenderJob, RenderWorker
+from simulator.gui.replay_window import ReplayWindow, open_replay_window
+from simulator.gui.results_dialog import ResultsDialog, open_results_dialog
 from simulator.gui.scene_loader import SceneLoader
+from simulator.gui.score_panel import ScorePanel
 from simulator.gui.settings_store import (
     Remembered,
     load_remembered,
@@ -54,9 +69,12 @@ from simulator.gui.settings_store import (
     save_remembered,
 )
 from simulator.gui.theme import ERROR_COLOUR
+from simulator.gui.tracker_dialog import TrackerDialog, open_tracker_dialog
+from simulator.gui.tracking_control import tracking_of
 from simulator.label_outlines import LabelOverlay
 from simulator.presets import PRESETS
 from simulator.probe import SettingsError
+from simulator.records import DB_ENV_VAR, RecordStore
 
 WINDOW_TITLE = "Injection simulator"
 #: Scene shown at the very first start.
@@ -94,6 +112,11 @@ class MainWindow(QMainWindow):
         both run on worker threads.
     remember : bool
         Restore and save the window layout, last scene and preset.
+    db_path : str or Path, optional
+        The attempt records file; default ``simulator.records.default_db_path()``
+        (``$INJECTION_SIM_DB``). With ``remember=False`` and no
+        ``$INJECTION_SIM_DB`` a throw-away file in the temporary folder is used,
+        so a window that remembers nothing records nothing in the user's records.
     parent : QWidget, optional
     """
 
@@ -102,6 +125,7 @@ class MainWindow(QMainWindow):
         scene: str | Path | None = None,
         synchronous: bool = False,
         remember: bool = True,
+        db_path: str | Path | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -161,12 +185,29 @@ class MainWindow(QMainWindow):
             parent=self,
         )
         self.help_overlay = HelpOverlay(self)
+        self.score_panel = ScorePanel()
+        self.target_visible = True
+        self._guidance_before_exam: dict[str, bool] | None = None
+        self.attempts = AttemptController(
+            RecordStore(_records_path(db_path, remember)),
+            injecting=lambda: self.injection_control.injecting,
+            parent=self,
+        )
+        self.modes = ModeControl(self.attempts, self._notice, self)
         self._build_docks()
         self._build_toolbar()
+        self._build_menus()
         self._build_status_bar()
         self._connect_panels()
+        self._connect_attempts()
         self.resize(1600, 1000)
         self._restore_layout()
+        recovered = len(self.attempts.store.recovered)
+        if recovered:
+            self._pending_note = (
+                f"{recovered} interrupted attempt{'s' if recovered > 1 else ''} "
+                "recovered as incomplete"
+            )
 
         first = scene or self._remembered.last_scene or DEFAULT_SCENE
         self.labels_visible = self._remembered.labels_visible
@@ -211,12 +252,17 @@ class MainWindow(QMainWindow):
         self.dock_3d = dock("3D anatomy", "dock_3d", self.anatomy_view, right)
         self.dock_procedure = dock("Procedure", "dock_procedure", self.procedure_panel, right)
         self.dock_events = dock("Needle events", "dock_events", self.event_panel, right)
+        # the score under the controls: always in sight, whatever the right column shows
+        self.dock_score = dock("Score", "dock_score", self.score_panel, left)
+        self.splitDockWidget(self.dock_controls, self.dock_score, Qt.Orientation.Vertical)
+        self.dock_score.hide()  # shown when an attempt starts
         self.tabifyDockWidget(self.dock_procedure, self.dock_events)
         self.dock_procedure.raise_()
         self.event_panel.notable.connect(self.dock_events.raise_)
         self.resizeDocks([self.dock_controls], [410], Qt.Orientation.Horizontal)
         self.resizeDocks([self.dock_3d], [560], Qt.Orientation.Horizontal)
         self.resizeDocks([self.dock_3d, self.dock_procedure], [520, 380], Qt.Orientation.Vertical)
+        self.resizeDocks([self.dock_controls, self.dock_score], [600, 340], Qt.Orientation.Vertical)
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Main")
@@ -268,10 +314,39 @@ class MainWindow(QMainWindow):
             True,
         )
         action("Help", "Keyboard and mouse (F1)", self.help_overlay.toggle)
+        bar.addSeparator()
+        self.action_target = action(
+            "Target", "Target highlight in 3D and procedure notes (T)", self._on_target_action, True
+        )
+        self.action_target.setChecked(True)
+        bar.addWidget(QLabel("  Mode "))
+        bar.addWidget(self.modes.combo)
+        self.action_attempt = action(
+            "Start attempt", "Start / finish the scored attempt (F9)", self.toggle_attempt
+        )
+        self.trainee_label = QLabel()
+        bar.addWidget(self.trainee_label)
         for a in bar.actions():
             w = bar.widgetForAction(a)
             if w is not None:
                 w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+    def _build_menus(self) -> None:
+        """Menus: Attempt (mode, trainee, instructor) and Records (other dialogs)."""
+        menu = self.menuBar().addMenu("&Attempt")
+        menu.addAction("Start / finish attempt\tF9", self.toggle_attempt)
+        for mode, title in (("practice", "Practice"), ("exam", "Exam…"), ("demo", "Demo")):
+            menu.addAction(f"{title} mode", lambda m=mode: self.modes.request_mode(m))
+        menu.addSeparator()
+        menu.addAction("Trainee…", self.choose_trainee)
+        menu.addAction("Add instructor…", self.modes.add_instructor)
+        menu.addAction("Unlock guidance (instructor PIN)…", self.unlock_guidance)
+        self.records_menu = self.menuBar().addMenu("&Records")
+        self.action_results = self.records_menu.addAction("Results…", self.open_results)
+        self.action_replay = self.records_menu.addAction("Replay last attempt…", self.open_replay)
+        self.action_quiz = self.records_menu.addAction("Image quiz…", self.open_quiz)
+        tracking = self.menuBar().addMenu("&Tracking")
+        self.action_tracking = tracking.addAction("Connect tracker…", self.open_tracking)
 
     def _build_status_bar(self) -> None:
         self._message_label = QLabel()
@@ -294,7 +369,15 @@ class MainWindow(QMainWindow):
         ip.probe_chosen.connect(self.choose_probe)
         self.pose_panel.pose_changed.connect(self._on_pose_field)
         self.needle_panel.action.connect(lambda name, amount: self.do_action(name, amount))
-        self.procedure_panel.scene_chosen.connect(self.open_scene)
+        self.procedure_panel.scene_chosen.connect(self._on_scene_chosen)
+
+    def _connect_attempts(self) -> None:
+        a = self.attempts
+        a.started.connect(self._on_attempt_started)
+        a.readout.connect(self.score_panel.show_readout)
+        a.finished.connect(self._on_attempt_finished)
+        self.modes.mode_changed.connect(self._on_mode_changed)
+        self._show_attempt_state()
 
     def _restore_layout(self) -> None:
         r = self._remembered
@@ -345,6 +428,7 @@ class MainWindow(QMainWindow):
 
     def _on_scene_loaded(self, scene: Scene) -> None:
         self.progress_bar.hide()
+        self.attempts.set_session(None)  # a running attempt ends incomplete (abandoned)
         self._retire_session()
         session = ScanSession(scene, skin_surface(scene), relabel_in_background=True)
         self.session = session
@@ -374,6 +458,11 @@ class MainWindow(QMainWindow):
             self._pending_note = ""
         self.setWindowTitle(f"{WINDOW_TITLE} — {scene.spec.title or scene.spec.name}")
         self.injection_control.reset()
+        self.attempts.set_session(session)
+        self._apply_guidance()
+        self.modes.default_time_limit_s = _time_limit_s(scene.spec)
+        if self.modes.mode == "exam":
+            self.attempts.start()  # an exam runs from the moment its scene is on screen
         self._pose_changed()
         self.anatomy_view.set_camera_preset("probe")
 
@@ -400,6 +489,8 @@ class MainWindow(QMainWindow):
         window_actions = {
             "freeze": self.toggle_freeze,
             "labels": lambda: self.set_labels_visible(not self.labels_visible),
+            "target": lambda: self.set_target_visible(not self.target_visible),
+            "attempt": self.toggle_attempt,
             "calipers": lambda: self.action_calipers.trigger(),
             "save_image": self.save_image_dialog,
             "presentation": lambda: self.action_presentation.trigger(),
@@ -740,15 +831,26 @@ class MainWindow(QMainWindow):
         self.imaging_panel.show_preset(self.session.preset)
 
     # ============================================================ toolbar etc
-    def set_labels_visible(self, visible: bool) -> None:
-        """Show or hide the structure labels overlay (teaching)."""
+    def set_labels_visible(self, visible: bool) -> bool:
+        """Show or hide the structure labels overlay (teaching).
+
+        Returns
+        -------
+        bool
+            False when refused (guidance locked in an exam).
+        """
+        if visible and not self.modes.allow_guidance("the labels"):
+            self.action_labels.setChecked(self.labels_visible)
+            return False
         self.labels_visible = visible
-        self._remembered.labels_visible = visible
+        if self.modes.mode != "exam":
+            self._remembered.labels_visible = visible
         self.action_labels.setChecked(visible)
         for view in self._image_views():
             view.set_labels_visible(visible)
         if visible and not self.frozen:
             self.request_render()
+        return True
 
     def _on_labels_action(self, checked: bool) -> None:
         self.set_labels_visible(checked)
@@ -811,8 +913,13 @@ class MainWindow(QMainWindow):
 
     def toggle_presentation_3d(self) -> None:
         """Show or hide the 3D view beside the image on the presentation window."""
+        showing = self.presentation is not None and self.presentation.shows_3d
+        if not showing and not self.modes.allow_guidance("the 3D view"):
+            return
         pres = self.presentation or self.open_presentation()
         pres.set_show_3d(not pres.shows_3d)
+        if pres.anatomy_view is not None:
+            pres.anatomy_view.set_target_highlight(self.target_visible)
         self._pose_changed()
 
     def close_presentation(self) -> None:
@@ -825,6 +932,189 @@ class MainWindow(QMainWindow):
     def _on_presentation_closed(self) -> None:
         self.presentation = None
         self.action_presentation.setChecked(False)
+
+    # ============================================================ attempts
+    def toggle_attempt(self) -> None:
+        """Start an attempt, or finish the running one (F9).
+
+        In an exam a new attempt after the finished one needs an instructor PIN.
+        """
+        a = self.attempts
+        if a.running:
+            a.finish("complete")
+            return
+        if self.modes.mode == "exam":
+            if not self.modes.allow_guidance("a new exam attempt"):
+                return
+            self.modes.unlocked_by = None  # the new exam attempt is locked again
+        if a.start() is None:
+            self._notice("No scene to record an attempt on yet.")
+
+    def _on_attempt_started(self, attempt_id: int) -> None:
+        self.score_panel.attempt_started(attempt_id)
+        self.dock_score.show()
+        self.dock_score.raise_()
+        self._show_attempt_state()
+        self._notice(f"Attempt {attempt_id} started ({self.modes.mode}).")
+
+    def _on_attempt_finished(self, result: AttemptResult) -> None:
+        self.score_panel.show_result(result)
+        self.dock_score.show()
+        self.dock_score.raise_()
+        self._show_attempt_state()
+        verdict = ""
+        if result.grade is not None:
+            verdict = ": PASS" if result.grade.passed else ": FAIL"
+        what = "saved" if result.status == "complete" else "saved as incomplete"
+        self._notice(f"Attempt {result.attempt_id} {what}{verdict}")
+        if self.attempts.scoring_error:
+            self.show_error(self.attempts.scoring_error)
+
+    def _show_attempt_state(self) -> None:
+        a = self.attempts
+        self.action_attempt.setText("Finish attempt" if a.running else "Start attempt")
+        who = "demonstration" if self.modes.mode == "demo" else a.trainee
+        self.trainee_label.setText(f"  Trainee: {who}  ")
+
+    def choose_trainee(self) -> None:
+        """Pick or add the trainee of the next attempts."""
+        self.modes.choose_trainee()
+        self._show_attempt_state()
+
+    def unlock_guidance(self) -> None:
+        """Ask for an instructor PIN to unlock guidance in the running exam."""
+        if self.modes.locked:
+            self.modes.allow_guidance("guidance")
+        else:
+            self._notice("Guidance is not locked.")
+
+    # ------------------------------------------------------------- modes
+    def set_mode(self, mode: str) -> bool:
+        """Change mode (``"practice"``, ``"exam"``, ``"demo"``); dialogs as needed."""
+        return self.modes.request_mode(mode)
+
+    def _on_mode_changed(self, mode: str) -> None:
+        self.score_panel.set_mode(mode)
+        self.attempts.auto_start = mode != "exam"
+        if mode == "exam":
+            if self._guidance_before_exam is None:
+                self._guidance_before_exam = {
+                    "labels": self.labels_visible,
+                    "target": self.target_visible,
+                    "3d": not self.dock_3d.isHidden(),
+                }
+            self._set_guidance(labels=False, target=False, show_3d=False)
+            if self.presentation is not None and self.presentation.shows_3d:
+                self.presentation.set_show_3d(False)
+            self.attempts.start()
+        elif self._guidance_before_exam is not None:
+            g, self._guidance_before_exam = self._guidance_before_exam, None
+            self._set_guidance(labels=g["labels"], target=g["target"], show_3d=g["3d"])
+        self._show_attempt_state()
+        self._notice(f"{mode.capitalize()} mode.")
+
+    def _set_guidance(self, labels: bool, target: bool, show_3d: bool) -> None:
+        """Set every guidance aid directly (mode changes; not a trainee's toggle)."""
+        self.labels_visible = labels
+        self.action_labels.setChecked(labels)
+        for view in self._image_views():
+            view.set_labels_visible(labels)
+        self.target_visible = target
+        self._apply_guidance()
+        self.dock_3d.setVisible(show_3d)
+        self.request_render()
+
+    def _apply_guidance(self) -> None:
+        """Show the target highlight and procedure notes as ``target_visible`` says."""
+        self.action_target.setChecked(self.target_visible)
+        self.anatomy_view.set_target_highlight(self.target_visible)
+        if self.presentation is not None and self.presentation.anatomy_view is not None:
+            self.presentation.anatomy_view.set_target_highlight(self.target_visible)
+        self.procedure_panel.text.setVisible(self.target_visible)
+
+    def set_target_visible(self, visible: bool) -> bool:
+        """Target highlight in 3D and the procedure notes on or off (refused in a
+        locked exam); True when done."""
+        if visible and not self.modes.allow_guidance("the target highlight"):
+            self.action_target.setChecked(self.target_visible)
+            return False
+        self.target_visible = visible
+        self._apply_guidance()
+        return True
+
+    def _on_target_action(self, checked: bool) -> None:
+        self.set_target_visible(checked)
+
+    def set_3d_visible(self, visible: bool) -> bool:
+        """Show or hide the 3D anatomy dock (refused in a locked exam); True when done."""
+        if visible and not self.modes.allow_guidance("the 3D view"):
+            self.dock_3d.hide()
+            return False
+        self.dock_3d.setVisible(visible)
+        return True
+
+    def createPopupMenu(self) -> QMenu | None:  # noqa: N802 (Qt API)
+        """The docks menu (right click on a dock title); none in a locked exam."""
+        if self.modes.locked:
+            self._notice(LOCKED_MESSAGE)
+            return None
+        return super().createPopupMenu()
+
+    def _on_scene_chosen(self, path: str) -> None:
+        if self.modes.locked and not self.modes.allow_guidance("changing the scene"):
+            if self.session is not None:
+                self.procedure_panel.select_scene(str(self.session.scene.path))
+            return
+        self.open_scene(path)
+
+    # ------------------------------------------------------- Records menu
+    def _records_refused(self, what: str) -> bool:
+        """True (with a notice) while a locked exam runs: records wait until it ends."""
+        if self.modes.locked:
+            self._notice(f"exam: {what} opens after the exam (or with the instructor PIN)")
+            return True
+        return False
+
+    def open_results(self) -> ResultsDialog | None:
+        """The results table: the trainee's own attempts; everyone's with an instructor PIN."""
+        if self._records_refused("the results table"):
+            return None
+        self._results_dialog = open_results_dialog(self, self.attempts.store, self.attempts.trainee)
+        return self._results_dialog
+
+    def open_replay(self) -> ReplayWindow | None:
+        """Replay the current trainee's latest attempt (others: from the results table)."""
+        if self._records_refused("replay"):
+            return None
+        store = self.attempts.store
+        mine = [a for a in store.attempts(trainee=self.attempts.trainee) if a.mode != "quiz"]
+        if not mine:
+            self._notice(f"Replay: {self.attempts.trainee} has no recorded attempt yet")
+            return None
+        last = mine[-1]
+        same = self.session is not None and last.scene == self.session.scene.spec.name
+        self._replay_window = open_replay_window(
+            self, store, last.id, scene=self.session.scene if same else None
+        )
+        return self._replay_window
+
+    def open_quiz(self) -> QuizDialog | None:
+        """The image-recognition quiz, recorded for the current trainee."""
+        if self._records_refused("the image quiz"):
+            return None
+        self._quiz_dialog = open_quiz_dialog(self, self.attempts.store, self.attempts.trainee)
+        return self._quiz_dialog
+
+    def open_tracking(self) -> TrackerDialog:
+        """The tracker connect dialog (port, protocol, emulator, calibration)."""
+        return open_tracker_dialog(self)
+
+    def refresh_pose(self) -> None:
+        """Render and redraw after the probe or needle moved (keys, tracker)."""
+        self._pose_changed()
+
+    def _notice(self, text: str) -> None:
+        self.statusBar().showMessage(text, NOTICE_MS)
 
     # ================================================================ status
     def show_error(self, message: str) -> None:
@@ -851,6 +1141,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
         """Remember the layout, stop the workers, close the presentation."""
+        if self._guidance_before_exam is not None:  # remember the practice layout
+            self.dock_3d.setVisible(self._guidance_before_exam["3d"])
         if self._settings_store is not None:
             r = self._remembered
             r.geometry = self.saveGeometry()
@@ -860,8 +1152,30 @@ class MainWindow(QMainWindow):
             r.skin_opacity = self.skin_slider.value() / 100.0
             save_remembered(self._settings_store, r)
         self.close_presentation()
+        dialog = self.findChild(TrackerDialog, "tracker_dialog")
+        if dialog is not None:
+            dialog.shutdown()  # stops its emulator and closes the port
+        elif (tracking := tracking_of(self)) is not None:
+            tracking.close()
         self.procedure_panel.shutdown()
         self.loader.wait(10_000)
+        self.attempts.close()  # a running attempt ends incomplete, nothing lost
         self._retire_session()
         self.anatomy_view.finalize()  # children get no close event: free the GL window now
         super().closeEvent(event)
+
+
+def _records_path(db_path: str | Path | None, remember: bool) -> Path | None:
+    """The records file of a window (None: ``default_db_path()``); see ``MainWindow``."""
+    if db_path is not None:
+        return Path(db_path)
+    if not remember and not os.environ.get(DB_ENV_VAR):
+        return Path(tempfile.mkdtemp(prefix="injection-sim-")) / "records.sqlite"
+    return None
+
+
+def _time_limit_s(spec: SceneSpec) -> float:
+    """The exam time limit of a scene: its procedure's ``time_limit_s`` if it has one,
+    else ``DEFAULT_EXAM_LIMIT_S``."""
+    limit = getattr(spec.procedure, "time_limit_s", None)
+    return float(limit) if limit else DEFAULT_EXAM_LIMIT_S

@@ -98,24 +98,10 @@ def quiz_grade(metrics: Mapping[str, float], pass_mark: float = PASS_MARK) -> di
     """
     rubric = quiz_rubric(pass_mark)
     grade: Grade = rubric.grade(metrics)
-    return {
-        "passed": bool(grade.passed),
-        "score": float(grade.score),
-        "pass_mark": float(pass_mark),
-        "criteria": [
-            {
-                "metric": r.criterion.metric,
-                "op": r.criterion.op,
-                "threshold": float(r.criterion.threshold),
-                "critical": bool(r.criterion.critical),
-                "description": r.criterion.description,
-                "unit": "%",
-                "value": float(r.value),
-                "met": bool(r.met),
-            }
-            for r in grade.results
-        ],
-    }
+    stored = grade.to_dict()
+    stored["pass_mark"] = float(pass_mark)  # the share of structures to find
+    stored["criteria"][0]["unit"] = "%"
+    return stored
 
 
 class QuizSession:
