@@ -41,6 +41,7 @@ from simulator.needle_echo import (
     NeedleShape,
     NeedleView,
     PointScatterers,
+    in_slice,
     needle_echoes,
     needle_view,
 )
@@ -330,6 +331,31 @@ class BModeEngine:
         sc = self._for_settings(settings)
         pose = np.asarray(probe2world, dtype=np.float64)
         return needle_view(needle, pose, sc.scan, sc.elevation_sigma_mm)
+
+    def in_image(
+        self, points_mm: np.ndarray, probe2world: np.ndarray, settings: ImagingSettings
+    ) -> np.ndarray:
+        """Whether world points lie in the imaged slice of ``settings`` at ``probe2world``.
+
+        The test the needle tip gets (``view_needle``): in the sector and within
+        the slice's half-maximum thickness.
+
+        Parameters
+        ----------
+        points_mm : ndarray, shape (n, 3)
+            World mm.
+        probe2world : ndarray, shape (4, 4)
+        settings : ImagingSettings
+
+        Returns
+        -------
+        ndarray of bool, shape (n,)
+        """
+        sc = self._for_settings(settings)
+        world2probe = np.linalg.inv(np.asarray(probe2world, dtype=np.float64))
+        pts = np.atleast_2d(np.asarray(points_mm, dtype=np.float64))
+        probe_pts = pts @ world2probe[:3, :3].T + world2probe[:3, 3]
+        return in_slice(probe_pts, sc.scan, sc.elevation_sigma_mm)
 
     def adopt_edit(self, edit: TissueEdit, edited: AcousticVolume) -> None:
         """Use ``edited`` (``apply_edit(self.volume, edit)``, computed elsewhere) for ``edit``.

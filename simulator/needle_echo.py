@@ -213,6 +213,34 @@ def steel_reflection(tissue_impedance_mrayl: np.ndarray | float) -> np.ndarray:
     return np.abs(z_steel - z) / (z_steel + z)
 
 
+def in_slice(
+    points_probe_mm: np.ndarray, scan: ScanGeometry, elevation_sigma_mm: np.ndarray
+) -> np.ndarray:
+    """Whether probe-frame points lie in the imaged slice.
+
+    In the sector (between the first and last line, from the face down to the
+    depth) and within the slice's half-maximum thickness at their range.
+
+    Parameters
+    ----------
+    points_probe_mm : ndarray, shape (n, 3)
+        Probe frame, mm.
+    scan : ScanGeometry
+    elevation_sigma_mm : ndarray, shape (n_samples,)
+        Gaussian sigma of the slice profile at each sample, mm.
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+    """
+    rng, _, _, _ = _beam_frame(scan, points_probe_mm)
+    line, _ = scan.to_beam_coords(points_probe_mm[:, 0], points_probe_mm[:, 2])
+    half = 0.5 * FWHM_PER_SIGMA * _sigma_at(elevation_sigma_mm, scan, np.maximum(rng, 0.0))
+    in_sector = (line >= -0.5) & (line <= scan.n_lines - 0.5)
+    in_sector &= (rng >= 0.0) & (rng <= scan.depth_mm)
+    return in_sector & (np.abs(points_probe_mm[:, 1]) <= half)
+
+
 def _probe_frame(needle: NeedleShape, probe2world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Hub and tip in the probe frame, shape (3,) each."""
     world2probe = np.linalg.inv(np.asarray(probe2world, dtype=np.float64))
@@ -445,12 +473,7 @@ def needle_view(
     u = (tip - hub) / np.linalg.norm(tip - hub)
 
     def inside(points: np.ndarray) -> np.ndarray:
-        rng, _, _, _ = _beam_frame(scan, points)
-        line, _ = scan.to_beam_coords(points[:, 0], points[:, 2])
-        half = 0.5 * FWHM_PER_SIGMA * _sigma_at(elevation_sigma_mm, scan, np.maximum(rng, 0.0))
-        in_sector = (line >= -0.5) & (line <= scan.n_lines - 0.5)
-        in_sector &= (rng >= 0.0) & (rng <= scan.depth_mm)
-        return in_sector & (np.abs(points[:, 1]) <= half)
+        return in_slice(points, scan, elevation_sigma_mm)
 
     tip_in = bool(inside(tip[None, :])[0])
     fa, fb = _face_window(hub, tip, scan)

@@ -88,3 +88,31 @@ def test_stopping_short_in_the_fat_pad_fails_on_accuracy(scene: Scene) -> None:
     assert values["tip_to_target_at_injection_mm"] > 2.0
     assert values["injectate_in_target_fraction"] < 0.5
     assert not scorer.grade().passed
+
+
+def test_target_in_image_follows_the_probe_and_times_the_target_view(scene: Scene) -> None:
+    """The aim point is in the image at the start pose and 0.2 mm off it, not 20 mm across."""
+    ticks = count()
+    s = ScanSession(scene, skin_surface(scene), clock=lambda: 0.5 * next(ticks))
+    try:
+        sampler = SessionSampler(s)
+        start = s.probe2world()
+
+        def off_plane(offset_mm: float) -> Sample:
+            pose = start.copy()
+            pose[:3, 3] += offset_mm * start[:3, 1]  # along the elevation axis
+            s.set_probe_pose(pose)
+            return sampler.sample()
+
+        away = off_plane(20.0)
+        near = off_plane(0.2)  # within the slice's half-maximum thickness
+        s.reset_probe()
+        on = sampler.sample()
+    finally:
+        s.close()
+    assert away.target_in_image is False and on.target_in_image is True
+    assert near.target_in_image is True
+    scorer = Scorer.from_scene(scene)
+    scorer.update_all([away, near, on])
+    # first sample with the target in view comes 0.5 s after the first sample
+    assert scorer.values()["time_to_target_view_s"] == pytest.approx(0.5)

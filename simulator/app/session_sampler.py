@@ -4,11 +4,14 @@
 returns ``simulator.scoring.Sample`` objects: the probe pose, the needle
 (entry, tip, depth), whether the tip is in the imaged slice (the engine's
 ``view_needle``, the same test a rendered frame uses), the structure at the
-tip, the injected volume, and the events logged since the previous sample.
+tip, the injected volume, whether the target's aim point is in the image, and
+the events logged since the previous sample.
 The same samples drive the live readout, the stored trajectory and a replay.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from simulator.app.scan_session import ScanSession
 from simulator.scoring.samples import Sample
@@ -47,6 +50,10 @@ class SessionSampler:
         new = tuple(events[self._next_event :])
         self._next_event = len(events)
         probe2world = s.probe2world()
+        target_in_image = None
+        if s.target is not None:
+            aim = np.asarray(s.target.point_mm, dtype=np.float64)[None, :]
+            target_in_image = bool(s.engine.in_image(aim, probe2world, s.settings)[0])
         k = s.kinematics
         pose = None if k is None else k.pose
         if pose is None:
@@ -55,6 +62,7 @@ class SessionSampler:
                 probe2world=probe2world,
                 injected_ml=s.injection.injected_ml,
                 injecting=injecting,
+                target_in_image=target_in_image,
                 events=new,
             )
         shape = s.needle_shape()
@@ -72,5 +80,6 @@ class SessionSampler:
             kind_at_tip=k.kind_at_tip if k.inserted else None,  # type: ignore[union-attr]
             injected_ml=s.injection.injected_ml,
             injecting=injecting,
+            target_in_image=target_in_image,
             events=new,
         )
