@@ -108,6 +108,10 @@ def test_practice_attempt_recorded_scored_and_graded(qtbot, window: MainWindow, 
     assert not a.running
     result = a.last_result
     assert result is not None and result.attempt_id == attempt_id
+    # the next attempt starts on fresh tissue: needle out, no injectate
+    assert window.session.needle is None and window.session.injection.injected_ml == 0.0
+    assert window.session.frame_request().tissue_edit is None
+    assert window.anatomy_view.injectate_surface_area_mm2() == 0.0
     # the stored attempt: status, metrics, grade
     with RecordStore(db, recover=False) as store:
         rec = store.attempt(attempt_id)

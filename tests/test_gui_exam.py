@@ -160,6 +160,22 @@ def test_guidance_unlocked_with_the_right_pin(qtbot, exam: MainWindow) -> None:
     assert rec.status == "incomplete"  # abandoned by the mode change
 
 
+def test_an_unlock_does_not_carry_into_the_next_exam_attempt(qtbot, exam: MainWindow) -> None:
+    prompts = exam.modes.prompts
+    prompts.pin = (INSTRUCTOR, PIN)
+    _key(qtbot, exam, Qt.Key.Key_L)  # unlocked during this attempt
+    assert exam.labels_visible and not exam.modes.locked
+    _key(qtbot, exam, Qt.Key.Key_F9)  # the attempt ends
+    assert not exam.attempts.running
+    prompts.pin = None  # the trainee alone: no new exam attempt
+    _key(qtbot, exam, Qt.Key.Key_F9)
+    assert not exam.attempts.running
+    prompts.pin = (INSTRUCTOR, PIN)
+    _key(qtbot, exam, Qt.Key.Key_F9)
+    assert exam.attempts.running and exam.modes.locked
+    assert _guidance(exam) == (False, False, False, False)
+
+
 def test_leaving_exam_needs_the_pin(exam: MainWindow) -> None:
     exam.modes.prompts.pin = (INSTRUCTOR, PIN)
     assert exam.set_mode("practice")

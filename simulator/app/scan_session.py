@@ -124,6 +124,7 @@ class ScanSession:
         self._probe_pose: np.ndarray | None = None
         self.volume = with_injectate_label(scene.volume)
         harms = {s.name: s.harm for s in spec.structures}
+        self._harms = harms
         self.kinds = structure_kinds(self.volume, harms)
         self.target = scene_target(scene, self.volume)
         self.events = EventLog()
@@ -459,6 +460,26 @@ class ScanSession:
         """Withdraw the needle out of the skin and put it away."""
         self._withdraw_out()
         self.kinematics = None
+        self.notice = ""
+
+    def reset_tissue(self) -> None:
+        """Fresh tissue for the next attempt: needle out, no injectate, no track.
+
+        The probe, the imaging settings and the event log stay; the next
+        frames show the tissue as the scene made it.
+        """
+        if self.kinematics is not None:
+            self.remove_needle()
+        job = self._relabel_job
+        if job is not None:  # let the helper finish with the old collection, then drop it
+            job[1].exception()
+            self._relabel_job = None
+        self._bolus = None
+        self._failed_edit = None
+        self.relabel_error = ""
+        self.injection = Injection(self.volume, self._harms, seed=self.scene.spec.seed)
+        self._shown_edit = self.injection.tissue_edit()
+        self._shown_edit_t_s = -np.inf
         self.notice = ""
 
     # --------------------------------------------------------- injection

@@ -218,6 +218,7 @@ class AttemptController(QObject):
             self.session is None or session.scene is not self.session.scene
         ):
             self._template = self._pool.submit(_scene_scorer, session.scene)
+            self.scoring_error = ""  # a new scene: its own scoring, its own error
         self.session = session
         self._sampler = SessionSampler(session) if session is not None else None
         self._events_seen = len(session.events) if session is not None else 0
@@ -308,8 +309,8 @@ class AttemptController(QObject):
                 return
             try:
                 template = t.result()
-            except ValueError as exc:  # e.g. the target structure is not in the volume
-                self.scoring_error = f"scoring off: {exc}"
+            except Exception as exc:  # recorded anyway, with scoring off and said so
+                self.scoring_error = f"scoring off: {type(exc).__name__}: {exc}"
                 template = None
             if template is None:
                 self._unscored = []
@@ -363,8 +364,10 @@ class AttemptController(QObject):
             return None
         attempt_id = self.attempt_id
         assert attempt_id is not None and self._sampler is not None
-        self._record(self._sampler.sample(injecting=self._injecting()))
-        self.attempt_id = None
+        try:
+            self._record(self._sampler.sample(injecting=self._injecting()))
+        finally:
+            self.attempt_id = None  # whatever happens, no sample goes to it any more
         values: dict[str, float] = {}
         grade = None
         grade_dict = None
@@ -373,7 +376,8 @@ class AttemptController(QObject):
             self.scorer.finish(self.session.injection.distribution_ml())
             values = self.scorer.values()
             rubric = self.scorer.rubric
-            if rubric is not None and self.mode != "demo":
+            # an abandoned attempt keeps its metrics so far but gets no grade
+            if rubric is not None and self.mode != "demo" and status == "complete":
                 grade = rubric.grade(values)
                 grade_dict = grade.to_dict()
         self.store.finish_attempt(attempt_id, values, grade_dict, status=status)

@@ -462,6 +462,7 @@ class MainWindow(QMainWindow):
         self._apply_guidance()
         self.modes.default_time_limit_s = _time_limit_s(scene.spec)
         if self.modes.mode == "exam":
+            self._relock_exam()  # an instructor's unlock ends with the scene it was for
             self.attempts.start()  # an exam runs from the moment its scene is on screen
         self._pose_changed()
         self.anatomy_view.set_camera_preset("probe")
@@ -944,11 +945,20 @@ class MainWindow(QMainWindow):
             a.finish("complete")
             return
         if self.modes.mode == "exam":
-            if not self.modes.allow_guidance("a new exam attempt"):
+            # always the PIN, even if an instructor unlocked guidance in the last attempt
+            self.modes.notify(LOCKED_MESSAGE)
+            if self.modes.check_pin("An instructor's PIN starts a new exam attempt.") is None:
                 return
-            self.modes.unlocked_by = None  # the new exam attempt is locked again
+            self._relock_exam()
         if a.start() is None:
             self._notice("No scene to record an attempt on yet.")
+
+    def _relock_exam(self) -> None:
+        """A new exam attempt: every guidance aid off and locked again."""
+        self.modes.unlocked_by = None
+        self._set_guidance(labels=False, target=False, show_3d=False)
+        if self.presentation is not None and self.presentation.shows_3d:
+            self.presentation.set_show_3d(False)
 
     def _on_attempt_started(self, attempt_id: int) -> None:
         self.score_panel.attempt_started(attempt_id)
@@ -966,7 +976,12 @@ class MainWindow(QMainWindow):
         if result.grade is not None:
             verdict = ": PASS" if result.grade.passed else ": FAIL"
         what = "saved" if result.status == "complete" else "saved as incomplete"
-        self._notice(f"Attempt {result.attempt_id} {what}{verdict}")
+        self._notice(f"Attempt {result.attempt_id} {what}{verdict}; fresh tissue for the next")
+        if self.session is not None:  # the next attempt must not inherit this one's injectate
+            self.injection_control.stop()
+            self.session.reset_tissue()
+            self.injection_control.refresh()  # the empty injectate: 3D surface and readout
+            self._pose_changed()
         if self.attempts.scoring_error:
             self.show_error(self.attempts.scoring_error)
 
