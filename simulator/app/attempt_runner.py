@@ -124,8 +124,9 @@ def make_session(
     gauge: int | None = None,
     imaging: Mapping[str, Any] | None = None,
     n_threads: int = 2,
+    probe: str | None = None,
 ) -> ScanSession:
-    """A headless session on ``clock`` with the given gauge and imaging overrides.
+    """A headless session on ``clock`` with the given probe, gauge and imaging overrides.
 
     Raises
     ------
@@ -134,6 +135,8 @@ def make_session(
     """
     session = ScanSession(scene, skin_surface(scene), n_threads=n_threads, clock=clock, seed=seed)
     try:
+        if probe is not None and probe != session.probe.name:
+            session.choose_probe(probe)  # before the imaging settings, which are the probe's
         if gauge is not None:
             session.needle_gauge = int(gauge)
         if imaging:

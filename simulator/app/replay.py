@@ -59,7 +59,9 @@ def _steps(samples: Sequence[Sample], commands: Sequence[Mapping[str, Any] | Non
             needle = None
             if s.entry_mm is not None and s.tip_mm is not None:
                 needle = (np.asarray(s.entry_mm), np.asarray(s.tip_mm))
-            volume = max(s.injected_ml - prev_ml, 0.0) if s.injecting else 0.0
+            # every increase counts, also the last push before a plunger released
+            # between two samples
+            volume = max(s.injected_ml - prev_ml, 0.0)
             injecting = volume > 0.0
             step = Step(
                 t_s=s.t_s,
@@ -142,6 +144,8 @@ class Replay:
         stored_seed = self.settings.get("seed")
         self.seed = seed if seed is not None else stored_seed
         self.gauge = self.settings.get("gauge")
+        probe = self.settings.get("probe")
+        self.probe = probe if isinstance(probe, str) else None
         self.imaging = _imaging_of(self.settings)
         self._times = times
         self._times.setflags(write=False)
@@ -192,6 +196,7 @@ class Replay:
             clock,
             seed=self.seed,
             gauge=self.gauge,
+            probe=self.probe,
             imaging=self.imaging,
             n_threads=self._n_threads,
         )
