@@ -15,6 +15,7 @@ from simulator.gui.main_window import MainWindow
 from simulator.gui.mode_control import LOCKED_MESSAGE
 from simulator.gui.mode_dialogs import ExamSetup, check_new_pin
 from simulator.gui.score_panel import format_clock
+from simulator.needle_events import NeedleEvent
 
 SCENE = "knee_suprapatellar_recess"
 INSTRUCTOR, PIN = "Dr Lee", "2468"
@@ -106,6 +107,12 @@ def test_exam_turns_guidance_off_and_starts_a_timed_attempt(exam: MainWindow) ->
     assert exam.modes.combo.currentData() == "exam"
     assert a.running and a.mode == "exam" and a.trainee == "Ana"
     assert a.time_limit_s == 600.0
+    assert not exam.event_panel.guidance  # "target reached" is not listed in an exam
+    n_rows = exam.event_panel.list.count()
+    reached = NeedleEvent(1.0, "target_reached", (0.0, 0.0, 10.0), 10.0, "recess", "")
+    punctured = NeedleEvent(1.0, "skin_puncture", (0.0, 0.0, 0.0), 0.0, "skin", "")
+    exam.event_panel.add_events([reached, punctured])
+    assert exam.event_panel.list.count() == n_rows + 1
     assert not exam.score_panel.live_visible()
     assert "Trainee: Ana" in exam.trainee_label.text()
 

@@ -17,6 +17,8 @@ CAUTION_KINDS = frozenset(
     {"bone_contact", "nerve_contact", "tendon_penetration", "redirect_resisted"}
 )
 GOOD_KINDS = frozenset({"target_reached"})
+#: Events that tell where the target is: not listed while guidance is off (exam).
+GUIDANCE_KINDS = frozenset({"target_reached", "target_left"})
 #: Most events kept in the list (the session keeps them all).
 MAX_ROWS = 500
 
@@ -70,6 +72,8 @@ class EventPanel(QWidget):
         self.list.setUniformItemSizes(True)
         layout.addWidget(self.list)
         self._t0_s = 0.0
+        #: False in an exam: events that give the target away are not listed.
+        self.guidance = True
 
     def clear(self, t0_s: float = 0.0) -> None:
         """Empty the list; times are shown relative to ``t0_s``."""
@@ -81,6 +85,8 @@ class EventPanel(QWidget):
         """Prepend ``events`` (oldest first in the iterable)."""
         notable = False
         for ev in events:
+            if not self.guidance and ev.kind in GUIDANCE_KINDS:
+                continue
             item = QListWidgetItem(event_text(ev, self._t0_s))
             if ev.kind in ALERT_KINDS:
                 item.setForeground(QBrush(QColor("#d93025")))

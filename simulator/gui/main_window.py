@@ -1046,6 +1046,7 @@ class MainWindow(QMainWindow):
         if self.presentation is not None and self.presentation.anatomy_view is not None:
             self.presentation.anatomy_view.set_target_highlight(self.target_visible)
         self.procedure_panel.text.setVisible(self.target_visible)
+        self.event_panel.guidance = self.target_visible  # "target reached" gives it away
 
     def set_target_visible(self, visible: bool) -> bool:
         """Target highlight in 3D and the procedure notes on or off (refused in a
