@@ -31,7 +31,6 @@ import socket
 import tempfile
 import threading
 import time
-import tty
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -51,6 +50,7 @@ from hardware.diy_protocol import (
     encode_frame,
 )
 from hardware.motion import needle_depth_mm, plausible_path
+from hardware.pty_pair import close_fds, open_pty_at
 from hardware.rotations import matrix_to_quat
 
 PathFunction = Callable[[float], dict[str, np.ndarray]]
@@ -162,10 +162,7 @@ class DiyEmulator:
         """Pull the cable: close the pty master / the socket server and client."""
         with self._lock:
             self._plugged = False
-            for fd in (self._master, self._slave):
-                if fd is not None:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
+            close_fds(self._master, self._slave)
             self._master = self._slave = None
             if self._dir is not None:
                 with contextlib.suppress(OSError):
@@ -185,14 +182,9 @@ class DiyEmulator:
     def _plug(self) -> None:
         with self._lock:
             if self.transport == "pty":
-                master, slave = os.openpty()
-                tty.setraw(slave)  # no echo, no line editing: a byte pipe
-                os.set_blocking(master, False)
                 assert self._dir is not None
-                link = self._dir / "diy-tracker"
-                with contextlib.suppress(FileNotFoundError):
-                    link.unlink()
-                link.symlink_to(os.ttyname(slave))
+                master, slave = open_pty_at(self._dir / "diy-tracker")
+                os.set_blocking(master, False)
                 self._master, self._slave = master, slave
             else:
                 server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

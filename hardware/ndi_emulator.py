@@ -20,7 +20,6 @@ import shutil
 import tempfile
 import threading
 import time
-import tty
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy as np
 
 from hardware import ndi_protocol as ndi
 from hardware.motion import plausible_path
+from hardware.pty_pair import close_fds, open_pty_at
 from hardware.rotations import matrix_to_quat
 
 DEFAULT_HANDLES = {"0A": "probe", "0B": "needle"}
@@ -163,15 +163,8 @@ class NdiEmulator:
 
     # --- pty -------------------------------------------------------------
     def _open_pty(self) -> None:
-        master, slave = os.openpty()
-        tty.setraw(slave)
         assert self._dir is not None
-        link = self._dir / "ndi"
-        tmp = self._dir / "ndi.tmp"
-        if tmp.is_symlink():
-            tmp.unlink()
-        os.symlink(os.ttyname(slave), tmp)
-        os.replace(tmp, link)
+        master, slave = open_pty_at(self._dir / "ndi")
         with self._lock:
             self._master, self._slave = master, slave
 
@@ -179,12 +172,7 @@ class NdiEmulator:
         with self._lock:
             fds = (self._master, self._slave)
             self._master = self._slave = None
-        for fd in fds:
-            if fd is not None:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        close_fds(*fds)
 
     def _run(self) -> None:
         buf = bytearray()
