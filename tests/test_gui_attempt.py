@@ -109,6 +109,8 @@ def test_practice_attempt_recorded_scored_and_graded(qtbot, window: MainWindow, 
     result = a.last_result
     assert result is not None and result.attempt_id == attempt_id
     # the next attempt starts on fresh tissue: needle out, no injectate
+    # put away with the tissue, not withdrawn through it: no exit events listed
+    assert not window.session.events.of_kind("skin_exit")
     assert window.session.needle is None and window.session.injection.injected_ml == 0.0
     assert window.session.frame_request().tissue_edit is None
     assert window.anatomy_view.injectate_surface_area_mm2() == 0.0

@@ -468,8 +468,9 @@ class ScanSession:
         The probe, the imaging settings and the event log stay; the next
         frames show the tissue as the scene made it.
         """
-        if self.kinematics is not None:
-            self.remove_needle()
+        # the tissue is replaced, not withdrawn through: no leave/exit events for a needle
+        # that is simply put away
+        self.kinematics = None
         job = self._relabel_job
         if job is not None:  # let the helper finish with the old collection, then drop it
             job[1].exception()
