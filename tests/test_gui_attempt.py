@@ -215,3 +215,53 @@ def test_records_menu_lists_results_replay_and_quiz(window: MainWindow) -> None:
     assert titles == ["Results…", "Replay last attempt…", "Image quiz…"]
     window.action_replay.trigger()  # nothing recorded yet for the trainee
     assert "has no recorded attempt yet" in window.status_text()
+
+
+def test_window_attempt_replays_exactly(qtbot, window: MainWindow, db: Path) -> None:
+    """Keys faster than the 20 Hz sampler, an imaging change, a bolus: the replay
+    redoes every intent and re-scores to the stored metrics and events."""
+    from simulator.app.replay import Replay, metrics_match
+
+    a = window.attempts
+    _key(qtbot, window, Qt.Key.Key_N)
+    for _ in range(5):
+        _key(qtbot, window, Qt.Key.Key_E)  # steeper, before the puncture
+    qtbot.wait(120)
+    for _ in range(12):  # several advances between two samples
+        _key(qtbot, window, Qt.Key.Key_W)
+    qtbot.wait(80)
+    assert a.running
+    attempt_id = a.attempt_id
+    _key(qtbot, window, Qt.Key.Key_X)  # deeper image
+    for _ in range(4):
+        _key(qtbot, window, Qt.Key.Key_S)
+    _key(qtbot, window, Qt.Key.Key_Q)
+    for _ in range(10):
+        _key(qtbot, window, Qt.Key.Key_W)
+        qtbot.wait(20)
+    _key(qtbot, window, Qt.Key.Key_R)
+    _key(qtbot, window, Qt.Key.Key_I)
+    qtbot.wait(500)
+    _key(qtbot, window, Qt.Key.Key_I)
+    _key(qtbot, window, Qt.Key.Key_Right)  # slide the probe
+    qtbot.wait(120)
+    _key(qtbot, window, Qt.Key.Key_F9)
+    assert not a.running
+    with RecordStore(db, recover=False) as store:
+        rec = store.attempt(attempt_id)
+        samples = store.samples(attempt_id)
+        stored_events = [
+            (e["t_s"], e["kind"], e.get("structure")) for e in store.events(attempt_id)
+        ]
+        assert rec.settings["source"] == "window"
+        assert "start" in samples[0]["cmd"] and all("calls" in s["cmd"] for s in samples)
+        calls = [c[1] for s in samples for c in s["cmd"]["calls"]]
+        assert calls.count("advance") >= 20 and "step_setting" in calls and "inject" in calls
+        with Replay.from_record(store, attempt_id, window.scene) as replay:
+            values, _grade = replay.rescore()
+            replayed = [(e.t_s, e.kind, e.structure) for s in replay.resample() for e in s.events]
+            replay.seek(replay.n_frames - 1)
+            assert replay.session.settings.depth_mm == window.session.settings.depth_mm
+    assert metrics_match(rec.metrics, values) == []
+    assert replayed == stored_events
+    assert rec.metrics["injectate_in_target_fraction"] >= 0.0

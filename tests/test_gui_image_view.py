@@ -53,10 +53,12 @@ def grab(view: BModeImageView) -> np.ndarray:
     """The widget as an (h, w, 3) uint8 RGB array."""
     img = view.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
     h, w = img.height(), img.width()
+    # copied: the QImage (and the memory the view points into) dies with this frame
     return (
         np.frombuffer(img.constBits(), np.uint8)
         .reshape(h, img.bytesPerLine())[:, : 3 * w]
         .reshape(h, w, 3)
+        .copy()
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 from scenes import Scene, load_scene
 from scenes.skin import skin_surface
 from simulator.app.scan_session import ScanSession
+from simulator.app.session_driver import ManualClock
 from simulator.app.session_sampler import SessionSampler
 from simulator.needle_pose import aimed_at
 from simulator.scoring.samples import Sample
@@ -92,13 +93,14 @@ def test_stopping_short_in_the_fat_pad_fails_on_accuracy(scene: Scene) -> None:
 
 def test_target_in_image_follows_the_probe_and_times_the_target_view(scene: Scene) -> None:
     """The aim point is in the image at the start pose and 0.2 mm off it, not 20 mm across."""
-    ticks = count()
-    s = ScanSession(scene, skin_surface(scene), clock=lambda: 0.5 * next(ticks))
+    clock = ManualClock(0.0)
+    s = ScanSession(scene, skin_surface(scene), clock=clock)
     try:
         sampler = SessionSampler(s)
         start = s.probe2world()
 
         def off_plane(offset_mm: float) -> Sample:
+            clock.t_s += 0.5
             pose = start.copy()
             pose[:3, 3] += offset_mm * start[:3, 1]  # along the elevation axis
             s.set_probe_pose(pose)
@@ -106,6 +108,7 @@ def test_target_in_image_follows_the_probe_and_times_the_target_view(scene: Scen
 
         away = off_plane(20.0)
         near = off_plane(0.2)  # within the slice's half-maximum thickness
+        clock.t_s += 0.5
         s.reset_probe()
         on = sampler.sample()
     finally:

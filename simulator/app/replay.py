@@ -6,8 +6,10 @@ the recorded steps from the start on a fresh session (probe from
 plunger), on a clock set to each sample's time. The engine is deterministic,
 so a frame is the same image, bit for bit, as the one a live run rendered at
 that sample with the same state and seed. Samples stored by the attempt
-runner carry the exact commands that produced them (``"cmd"``), so bone
-stops, blocked injections and boluses replay exactly; for bare samples the
+runner carry the exact commands that produced them (``"cmd"``), and those
+recorded in the window the journal of every intent since the previous sample
+(``simulator.app.session_journal``), so bone stops, redirects, blocked
+injections, boluses and imaging changes replay exactly; for bare samples the
 needle comes from the recorded entry and tip and the injection from the
 increase of ``injected_ml``. No Qt here.
 """
@@ -23,11 +25,13 @@ from scenes import Scene
 from simulator.app.attempt_runner import COMMAND_KEY, make_session, scorer_for
 from simulator.app.scan_session import ScanSession
 from simulator.app.session_driver import (
+    JournalStep,
     ManualClock,
     Step,
     apply_step,
     settled_frame_request,
 )
+from simulator.app.session_journal import CALLS_KEY, START_KEY
 from simulator.app.session_sampler import SessionSampler
 from simulator.display import to_uint8
 from simulator.engine import BModeFrame
@@ -39,11 +43,28 @@ from simulator.scoring.samples import Sample
 _IMAGING_KEYS = ("depth_mm", "freq_mhz", "focus_mm", "gain_db", "tgc_db", "dynamic_range_db")
 
 
-def _steps(samples: Sequence[Sample], commands: Sequence[Mapping[str, Any] | None]) -> list[Step]:
+def _steps(
+    samples: Sequence[Sample], commands: Sequence[Mapping[str, Any] | None]
+) -> list[Step | JournalStep]:
     """The step that produced each sample."""
-    steps = []
+    steps: list[Step | JournalStep] = []
     prev_ml, prev_injecting = 0.0, False
     for i, (s, cmd) in enumerate(zip(samples, commands, strict=True)):
+        if cmd is not None and CALLS_KEY in cmd:
+            calls = cmd[CALLS_KEY]
+            start = cmd.get(START_KEY)
+            if not isinstance(calls, list) or not (start is None or isinstance(start, Mapping)):
+                raise ValueError(f"Replay: sample {i}: malformed journal ({CALLS_KEY!r})")
+            steps.append(
+                JournalStep(
+                    t_s=s.t_s,
+                    calls=tuple(calls),
+                    start=start if start else None,
+                    injecting=s.injecting,
+                )
+            )
+            prev_ml = s.injected_ml
+            continue
         if cmd is not None:
             raw = cmd.get("needle")
             needle = None if raw is None else (np.asarray(raw[0], float), np.asarray(raw[1], float))

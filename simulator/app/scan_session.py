@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from scenes import Scene
+from simulator.app.session_journal import JournalFn, journaled
 from simulator.engine import BModeEngine, FrameRequest
 from simulator.injection import Aspiration, Injection, InjectResult
 from simulator.needle_echo import NeedleShape, PointScatterers
@@ -100,6 +101,9 @@ class ScanSession:
         Engine of the scene and probe.
     """
 
+    #: Receives every intent as ``(t_s, name, args)`` (``simulator.app.session_journal``).
+    journal: JournalFn | None = None
+
     def __init__(
         self,
         scene: Scene,
@@ -113,6 +117,8 @@ class ScanSession:
         self.scene = scene
         self.skin = skin
         self.clock = clock
+        self.journal = None
+        self._intent_depth = 0  # > 0 inside an intent: the intents it calls are not journaled
         # every engine of the session (one per probe chosen) is built alike
         self._engine_options = {"n_threads": n_threads, "pixel_mm": pixel_mm, "seed": seed}
         spec = scene.spec
@@ -131,7 +137,7 @@ class ScanSession:
         self.kinematics: NeedleKinematics | None = None
         self.injection = Injection(self.volume, harms, seed=spec.seed)
         self.notice = ""
-        self.needle_gauge: int | None = None  # overrides the scene's gauge when set
+        self._needle_gauge: int | None = None  # overrides the scene's gauge when set
         self._bolus: _Bolus | None = None  # the injection going on at one site
         self._shown_edit = self.injection.tissue_edit()
         self._shown_edit_t_s = -np.inf
@@ -158,12 +164,19 @@ class ScanSession:
             return self._probe_pose.copy()
         return self.handle.probe2world(self.skin)
 
+    @journaled
     def set_handle(self, handle: ProbeHandle) -> None:
         """Put the probe at ``handle``, kept over the scene."""
         lo, hi = self.scene.spec.bounds_min_mm, self.scene.spec.bounds_max_mm
         self.handle = handle.clamped((lo[0], lo[1]), (hi[0], hi[1]))
         self._probe_pose = None
 
+    @property
+    def full_pose(self) -> bool:
+        """Whether the pose is a full one (tracker, replay), not the handle's on the skin."""
+        return self._probe_pose is not None
+
+    @journaled
     def set_probe_pose(self, probe2world: np.ndarray) -> None:
         """Put the probe at a full pose, as a tracker or a replay gives it.
 
@@ -190,15 +203,18 @@ class ScanSession:
         self.handle = _handle_of(pose, self.skin)
         self._probe_pose = pose.copy()
 
+    @journaled
     def slide(self, along_steps: float, across_steps: float, kind: str = "normal") -> None:
         """Slide along the array / across it by a number of steps of ``kind``."""
         step = STEPS[kind].move_mm
         self.set_handle(self.handle.slide(along_steps * step, across_steps * step))
 
+    @journaled
     def slide_mm(self, along_mm: float, across_mm: float) -> None:
         """Slide along the array / across it by millimetres."""
         self.set_handle(self.handle.slide(along_mm, across_mm))
 
+    @journaled
     def turn(self, what: str, steps: float, kind: str = "normal") -> None:
         """Rotate, tilt or rock (``what``) by a number of angle steps of ``kind``."""
         angle = steps * STEPS[kind].angle_deg
@@ -211,12 +227,14 @@ class ScanSession:
         else:
             raise KeyError(f"unknown probe motion {what!r}: expected rotate, tilt or rock")
 
+    @journaled
     def reset_probe(self) -> None:
         """Back to the scene's start pose."""
         self.handle = self.start_handle()
         self._probe_pose = None
 
     # ----------------------------------------------------------- imaging
+    @journaled
     def set_settings(self, **changes: object) -> None:
         """Change imaging settings.
 
@@ -231,6 +249,7 @@ class ScanSession:
         new.validate(self.probe)
         self.settings = new
 
+    @journaled
     def step_setting(self, name: str, steps: float) -> None:
         """Step ``gain``, ``depth`` or ``focus`` by a number of key steps (clamped)."""
         s, p = self.settings, self.probe
@@ -245,6 +264,7 @@ class ScanSession:
         else:
             raise KeyError(f"unknown setting step {name!r}: expected gain, depth or focus")
 
+    @journaled
     def apply_preset(self, name: str) -> None:
         """Apply a preset (``"scene"`` restores the scene's own settings)."""
         if name == SCENE_PRESET:
@@ -257,6 +277,7 @@ class ScanSession:
         self.settings = new
         self.preset = name
 
+    @journaled
     def choose_probe(self, name: str) -> None:
         """Switch to another probe the scene allows; settings are refitted.
 
@@ -341,6 +362,20 @@ class ScanSession:
         return self._relabel_job is None and self._shown_edit is self.injection.tissue_edit()
 
     # ------------------------------------------------------------ needle
+    @property
+    def needle_gauge(self) -> int | None:
+        """Gauge chosen instead of the scene's (None: the scene's)."""
+        return self._needle_gauge
+
+    @needle_gauge.setter
+    def needle_gauge(self, gauge: int | None) -> None:
+        self.set_needle_gauge(gauge)
+
+    @journaled
+    def set_needle_gauge(self, gauge: int | None) -> None:
+        """Use a ``gauge`` needle from the next placement (None: the scene's)."""
+        self._needle_gauge = None if gauge is None else int(gauge)
+
     def needle_kind(self) -> tuple[int, float]:
         """Gauge and length of the scene's needle, or the default for the probe."""
         proc = self.scene.spec.procedure
@@ -377,6 +412,7 @@ class ScanSession:
         self.notice = BLOCKED_NOTICE.get(move.blocked or "", "")
         return move
 
+    @journaled
     def place_needle(self, entry_mm: np.ndarray | None = None) -> NeedlePose:
         """Put a needle on the skin, aimed in plane at the middle of the image.
 
@@ -416,18 +452,21 @@ class ScanSession:
         if k is not None and k.inserted:
             k.advance(-k.depth_mm - 1.0, self.clock())
 
+    @journaled
     def advance(self, steps: float, kind: str = "normal") -> Move | None:
         """Advance (steps > 0) or withdraw the needle by key steps of ``kind``."""
         if self.kinematics is None or self.kinematics.pose is None:
             return None
         return self._moved(self.kinematics.advance(steps * STEPS[kind].move_mm, self.clock()))
 
+    @journaled
     def advance_mm(self, d_mm: float) -> Move | None:
         """Advance (d_mm > 0) or withdraw the needle by ``d_mm`` millimetres."""
         if self.kinematics is None or self.kinematics.pose is None:
             return None
         return self._moved(self.kinematics.advance(d_mm, self.clock()))
 
+    @journaled
     def steer(self, what: str, steps: float, kind: str = "normal") -> Move | None:
         """Redirect: ``"angle"`` steeper/shallower or ``"heading"`` left/right."""
         if self.kinematics is None or self.kinematics.pose is None:
@@ -441,6 +480,7 @@ class ScanSession:
             raise KeyError(f"unknown needle redirect {what!r}: expected angle or heading")
         return self._moved(move)
 
+    @journaled
     def set_needle_tip(self, entry_mm: np.ndarray, tip_mm: np.ndarray) -> Move:
         """Put the needle through ``entry_mm`` with its tip at ``tip_mm`` (world mm).
 
@@ -456,12 +496,40 @@ class ScanSession:
         tip = np.asarray(tip_mm, dtype=np.float64).reshape(3)
         return self._moved(self.kinematics.set_tip(entry, tip, self.clock()))
 
+    def restore_needle(
+        self,
+        entry_mm: np.ndarray,
+        tip_mm: np.ndarray,
+        heading_deg: float,
+        angle_deg: float,
+        *,
+        inserted: bool,
+    ) -> None:
+        """Put a fresh needle back in a recorded pose without logging any event.
+
+        For a replay's start state (``session_journal.restore``): a needle
+        resting on the skin comes back exactly; an inserted one along the
+        same line (entry to tip), without the track the tissue held.
+        """
+        self.kinematics = self._new_kinematics()
+        self.kinematics.log = None
+        try:
+            if inserted:
+                self.kinematics.set_tip(entry_mm, tip_mm, self.clock())
+            else:
+                self.kinematics.place(entry_mm, heading_deg, angle_deg, self.clock())
+        finally:
+            self.kinematics.log = self.events
+        self.notice = ""
+
+    @journaled
     def remove_needle(self) -> None:
         """Withdraw the needle out of the skin and put it away."""
         self._withdraw_out()
         self.kinematics = None
         self.notice = ""
 
+    @journaled
     def reset_tissue(self) -> None:
         """Fresh tissue for the next attempt: needle out, no injectate, no track.
 
@@ -491,6 +559,7 @@ class ScanSession:
         self.events.append(ev)
         return ev
 
+    @journaled
     def aspirate(self) -> Aspiration | None:
         """Pull back on the plunger: blood flashes back if the tip is in a vessel.
 
@@ -512,6 +581,7 @@ class ScanSession:
         self._tip_event("aspiration", detail)
         return result
 
+    @journaled
     def inject(self, volume_ml: float) -> InjectResult | None:
         """Push ``volume_ml`` millilitres at the needle tip.
 
@@ -550,6 +620,7 @@ class ScanSession:
         self._bolus.ml += result.delivered_ml
         return result
 
+    @journaled
     def finish_injection(self) -> NeedleEvent | None:
         """Record the ``injection`` event of the bolus given so far (ml, outcome, where).
 

@@ -5,16 +5,20 @@ stored one (:mod:`simulator.app.replay`) change the session through the same
 :func:`apply_step`, on a :class:`ManualClock` set to the sample time, so the
 same steps give the same needle events, injectate and images bit for bit.
 A probe given as a 4x4 matrix goes through ``ScanSession.set_probe_pose``.
+The samples of an attempt recorded in the window carry the journaled intents
+instead (:class:`JournalStep`), which are redone one by one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from simulator.app.scan_session import ScanSession
+from simulator.app.session_journal import replay_calls, restore
 from simulator.engine import FrameRequest
 from simulator.injection import InjectResult
 from simulator.probe_control import ProbeHandle
@@ -76,14 +80,56 @@ class Step:
         }
 
 
-def apply_step(session: ScanSession, clock: ManualClock, step: Step) -> InjectResult | None:
+@dataclass(frozen=True)
+class JournalStep:
+    """The journaled intents that led to one sample of a live attempt.
+
+    Attributes
+    ----------
+    t_s : float
+        Sample time, s (the clock is left there after the calls).
+    calls : tuple of ``[t_s, name, args]``
+        The intents, in order, with their own times
+        (``simulator.app.session_journal``).
+    start : dict or None
+        The session state before the calls (first sample of an attempt).
+    injecting : bool
+        Whether the plunger was pushed at the sample (as recorded).
+    """
+
+    t_s: float
+    calls: tuple[Any, ...] = ()
+    start: Mapping[str, Any] | None = None
+    injecting: bool = False
+
+
+def _set_clock(clock: ManualClock) -> Callable[[float], None]:
+    def set_time(t_s: float) -> None:
+        clock.t_s = t_s
+
+    return set_time
+
+
+def apply_step(
+    session: ScanSession, clock: ManualClock, step: Step | JournalStep
+) -> InjectResult | None:
     """Set the clock to ``step.t_s`` and do the step on ``session``.
+
+    A :class:`JournalStep` restores its start state (if any) and redoes its
+    calls, each at its own time, before the clock is set to the sample time.
 
     Returns
     -------
     InjectResult or None
-        The injection of this step (None without one).
+        The injection of this step (None without one or for a journal step).
     """
+    if isinstance(step, JournalStep):
+        if step.start is not None:
+            clock.t_s = float(step.calls[0][0]) if step.calls else float(step.t_s)
+            restore(session, step.start)
+        replay_calls(session, _set_clock(clock), step.calls)
+        clock.t_s = float(step.t_s)
+        return None
     clock.t_s = float(step.t_s)
     if isinstance(step.probe, ProbeHandle):
         session.set_handle(step.probe)
@@ -115,4 +161,4 @@ def settled_frame_request(session: ScanSession, t_s: float) -> FrameRequest:
     return replace(request, tissue_edit=edit if edit.n_voxels else None)
 
 
-__all__ = ["ManualClock", "Step", "apply_step", "settled_frame_request"]
+__all__ = ["JournalStep", "ManualClock", "Step", "apply_step", "settled_frame_request"]

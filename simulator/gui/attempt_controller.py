@@ -11,6 +11,10 @@ changed, mode changed, window closed).
 The scorer's target distance field takes seconds to build for a fine
 volume, so it is built on a background thread as soon as a scene is set;
 samples taken before it is ready are scored when it is.
+
+Every stored sample carries the session's journaled intents since the
+previous one (``simulator.app.session_journal``), and the first one the
+state the attempt started from, so a replay redoes the attempt exactly.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from simulator.app.attempt_runner import sample_record
 from simulator.app.scan_session import ScanSession
+from simulator.app.session_journal import JOURNAL_VERSION, JournalRecorder
 from simulator.app.session_sampler import SessionSampler
 from simulator.records import RecordStore
 from simulator.rubric import METRICS, Grade
@@ -161,6 +167,7 @@ class AttemptController(QObject):
         self.last_readout: LiveReadout | None = None
         self.n_samples = 0
         self._sampler: SessionSampler | None = None
+        self._journal = JournalRecorder()
         self._events_seen = 0
         self._start_s = 0.0
         self._injected_seen = -1.0
@@ -220,6 +227,7 @@ class AttemptController(QObject):
             self._template = self._pool.submit(_scene_scorer, session.scene)
             self.scoring_error = ""  # a new scene: its own scoring, its own error
         self.session = session
+        self._journal.attach(session)
         self._sampler = SessionSampler(session) if session is not None else None
         self._events_seen = len(session.events) if session is not None else 0
         if session is not None:
@@ -251,13 +259,18 @@ class AttemptController(QObject):
         if self._template is None:
             self._template = self._pool.submit(_scene_scorer, s.scene)
         trainee = DEMO_TRAINEE if self.mode == "demo" else self.trainee
+        if first is None:  # started by hand: from the state now
+            self._journal.idle()
         settings = {
+            "source": "window",
             "scene_path": str(s.scene.path),
             "probe": s.probe.name,
             "preset": s.preset,
+            "gauge": s.needle_gauge,
             "time_limit_s": self.time_limit_s,
             "sample_hz": 1000.0 / self.timer.interval(),
             "imaging": _plain(s.settings),
+            "journal_version": JOURNAL_VERSION,
         }
         self.attempt_id = self.store.start_attempt(trainee, spec.name, self.mode, settings)
         self._start_s = self._clock()
@@ -267,7 +280,7 @@ class AttemptController(QObject):
         self.last_result = None
         if first is None:
             first = self._sampler.sample(injecting=self._injecting())
-        self._record(first)
+        self._record(first, start=True)
         self.started.emit(self.attempt_id)
         return self.attempt_id
 
@@ -279,20 +292,25 @@ class AttemptController(QObject):
         if not self.running:
             n = len(s.events)
             if n == self._events_seen:
+                self._journal.idle()
                 return
             self._events_seen = n
             sample = self._sampler.sample(injecting=self._injecting())
             if self.auto_start and any(e.kind == "skin_puncture" for e in sample.events):
-                self._begin(sample)
+                self._begin(sample)  # from the state of the last idle tick, with the puncture
+            else:
+                self._journal.idle()
             return
         self._record(self._sampler.sample(injecting=self._injecting()))
         remaining = self.remaining_s()
         if remaining is not None and remaining <= 0.0:
             self.finish("complete")
 
-    def _record(self, sample: Sample) -> None:
+    def _record(self, sample: Sample, start: bool = False) -> None:
         assert self.attempt_id is not None
-        self.store.add_samples(self.attempt_id, [sample.to_dict()])
+        # each sample carries the intents since the previous one: a replay redoes them
+        record = sample_record(sample, self._journal.take(start=start))
+        self.store.add_samples(self.attempt_id, [record])
         if sample.events:
             self.store.add_events(self.attempt_id, [e.to_dict() for e in sample.events])
         self._unscored.append(sample)
@@ -391,6 +409,7 @@ class AttemptController(QObject):
         self.timer.stop()
         if self.running:
             self.finish("incomplete")
+        self._journal.attach(None)
         self._pool.shutdown(wait=False, cancel_futures=True)
         if self._store is not None:
             self._store.close()
