@@ -146,6 +146,21 @@ def test_practice_attempt_recorded_scored_and_graded(qtbot, window: MainWindow, 
     assert tendon_row[1:] == ("1", "== 0", "FAIL")
     assert window.score_panel.verdict.text().startswith("FAIL")
     assert f"Attempt {attempt_id} saved: FAIL" in window.status_text()
+    # the grade takes the place of the stale live numbers; the whole of it in a window
+    panel = window.score_panel
+    assert not panel.live_visible() and panel.details.isVisible()
+    dialog = panel.open_grade_dialog()
+    assert dialog is not None
+    qtbot.waitExposed(dialog)
+    assert dialog.rows() == rows and dialog.all_rows_visible()
+    assert f"attempt {attempt_id}" in dialog.windowTitle()
+    assert dialog.verdict.text() == panel.verdict.text()
+    assert dialog.table.viewport().height() > panel.table.viewport().height()
+    dialog.close()
+    # the next attempt brings the live numbers back
+    _key(qtbot, window, Qt.Key.Key_F9)
+    assert a.running and panel.live_visible() and not panel.table.isVisible()
+    _key(qtbot, window, Qt.Key.Key_F9)
 
 
 def test_f9_starts_and_finishes_without_a_puncture(qtbot, window: MainWindow, db: Path) -> None:

@@ -82,6 +82,7 @@ BINDINGS: tuple[Binding, ...] = (
     Binding((K.Key_2,), "2", "camera", 1, "3D view", "top view"),
     Binding((K.Key_3,), "3", "camera", 2, "3D view", "side view"),
     Binding((K.Key_F9,), "F9", "attempt", 0, "Attempt", "start / finish the scored attempt"),
+    Binding((K.Key_G,), "G", "grade", 0, "Attempt", "the whole grade of the last attempt"),
     Binding((K.Key_F5,), "F5", "presentation", 0, "Window", "presentation window on/off"),
     Binding((K.Key_F6,), "F6", "presentation_3d", 0, "Window", "3D view on the presentation"),
     Binding((K.Key_F11,), "F11", "fullscreen", 0, "Window", "full screen on/off"),

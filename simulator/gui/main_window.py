@@ -335,6 +335,7 @@ class MainWindow(QMainWindow):
         """Menus: Attempt (mode, trainee, instructor) and Records (other dialogs)."""
         menu = self.menuBar().addMenu("&Attempt")
         menu.addAction("Start / finish attempt\tF9", self.toggle_attempt)
+        menu.addAction("Grade of the last attempt…\tG", self.score_panel.open_grade_dialog)
         for mode, title in (("practice", "Practice"), ("exam", "Exam…"), ("demo", "Demo")):
             menu.addAction(f"{title} mode", lambda m=mode: self.modes.request_mode(m))
         menu.addSeparator()
@@ -492,6 +493,7 @@ class MainWindow(QMainWindow):
             "labels": lambda: self.set_labels_visible(not self.labels_visible),
             "target": lambda: self.set_target_visible(not self.target_visible),
             "attempt": self.toggle_attempt,
+            "grade": self.score_panel.open_grade_dialog,
             "calipers": lambda: self.action_calipers.trigger(),
             "save_image": self.save_image_dialog,
             "presentation": lambda: self.action_presentation.trigger(),

@@ -12,19 +12,18 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QFormLayout,
-    QHeaderView,
-    QLabel,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from simulator.gui.attempt_controller import AttemptResult, LiveReadout
+from simulator.gui.grade_dialog import GradeDialog
+from simulator.gui.grade_table import (
+    PASS_COLOUR,
+    fill_grade_table,
+    make_grade_table,
+    table_rows,
+    verdict_text,
+)
 from simulator.gui.theme import ERROR_COLOUR
-from simulator.rubric import METRICS
 
 #: Live rows, in display order: key -> label.
 LIVE_ROWS: tuple[tuple[str, str], ...] = (
@@ -36,7 +35,6 @@ LIVE_ROWS: tuple[tuple[str, str], ...] = (
     ("injected", "Injected"),
     ("alerts", "Safety alerts"),
 )
-PASS_COLOUR = "#4caf50"
 
 
 def format_clock(t_s: float, round_up: bool = False) -> str:
@@ -44,19 +42,6 @@ def format_clock(t_s: float, round_up: bool = False) -> str:
     (``round_up``) so it shows 0:00 only at the end."""
     t = max(0, math.ceil(t_s - 1e-9) if round_up else math.floor(t_s))
     return f"{t // 60}:{t % 60:02d}"
-
-
-def format_value(value: float, unit: str) -> str:
-    """A metric value with its unit ("–" for NaN; fractions as %)."""
-    if math.isnan(value):
-        return "–"
-    if unit == "%":
-        return f"{100 * value:.0f} %"
-    if unit == "yes/no":
-        return "yes" if value > 0.5 else "no"
-    if unit == "count":
-        return f"{value:.0f}"
-    return f"{value:.1f} {unit}"
 
 
 class ScorePanel(QWidget):
@@ -81,15 +66,13 @@ class ScorePanel(QWidget):
         self.values["alerts"].setWordWrap(True)
         self.verdict = QLabel("")
         self.verdict.setStyleSheet("font-size: 14pt; font-weight: bold;")
-        self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["Criterion", "Measured", "Required", "Result"])
-        self.table.verticalHeader().hide()
-        self.table.setWordWrap(True)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col in (1, 2, 3):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        # one line per criterion here; the whole text in the tooltip and the dialog
+        self.table = make_grade_table(wrap=False)
+        self.details = QPushButton("Whole grade…")
+        self.details.setToolTip("Every criterion with its whole description, in a window")
+        self.details.clicked.connect(self.open_grade_dialog)
+        self.grade_dialog: GradeDialog | None = None
+        self.last_result: AttemptResult | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.state)
@@ -97,18 +80,20 @@ class ScorePanel(QWidget):
         layout.addWidget(self.live)
         layout.addWidget(self.verdict)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.details, 0, Qt.AlignmentFlag.AlignRight)
         layout.addStretch(0)
         self.table.hide()
+        self.details.hide()
         self.set_mode("practice")
 
     # ------------------------------------------------------------------ mode
     def set_mode(self, mode: str) -> None:
         """Show (practice, demo) or hide (exam) the live numbers."""
         self.mode = mode
-        self.live.setVisible(mode != "exam")
+        self.live.setVisible(mode != "exam" and self.table.isHidden())
 
     def live_visible(self) -> bool:
-        """Whether the live numbers are shown (not hidden by the exam mode)."""
+        """Whether the live numbers are shown (not in exam mode, nor over a grade)."""
         return not self.live.isHidden()
 
     # ------------------------------------------------------------------ live
@@ -116,8 +101,7 @@ class ScorePanel(QWidget):
         """A new attempt: clear the last grade."""
         self.state.setText(f"Attempt {attempt_id} ({self.mode}) running. F9 finishes it.")
         self.verdict.setText("")
-        self.table.setRowCount(0)
-        self.table.hide()
+        self._show_grade(None)
         for label in self.values.values():
             label.setText("–")
 
@@ -156,49 +140,45 @@ class ScorePanel(QWidget):
 
     # ----------------------------------------------------------------- grade
     def show_result(self, result: AttemptResult) -> None:
-        """The finished attempt: verdict and every criterion against its threshold."""
+        """The finished attempt: verdict and every criterion against its threshold.
+
+        The grade takes the place of the live numbers, which are stale now.
+        """
+        self.last_result = result
         what = "complete" if result.status == "complete" else "incomplete (abandoned)"
         self.state.setText(f"Attempt {result.attempt_id} ({result.mode}) {what}; saved.")
         g = result.grade_dict
         if g is None:
             self.verdict.setText("Not graded" if result.mode != "demo" else "Demonstration")
             self.verdict.setStyleSheet("font-size: 14pt; font-weight: bold;")
-            self.table.setRowCount(0)
-            self.table.hide()
+            self._show_grade(None)
             return
-        passed = bool(g["passed"])
-        self.verdict.setText(
-            f"{'PASS' if passed else 'FAIL'}  ·  {100 * g['score']:.0f} % of criteria met "
-            f"(pass mark {100 * g['pass_mark']:.0f} %)"
-        )
-        colour = PASS_COLOUR if passed else ERROR_COLOUR.name()
+        self.verdict.setText(verdict_text(g))
+        colour = PASS_COLOUR if g["passed"] else ERROR_COLOUR.name()
         self.verdict.setStyleSheet(f"font-size: 14pt; font-weight: bold; color: {colour};")
-        rows = g["criteria"]
-        self.table.setRowCount(len(rows))
-        self.table.show()
-        for i, c in enumerate(rows):
-            unit = METRICS[c["metric"]].unit
-            name = c["description"] or c["metric"].replace("_", " ")
-            if c["critical"]:
-                name += " (critical)"
-            threshold = format_value(c["threshold"], unit)
-            cells = (
-                name,
-                format_value(c["value"], unit),
-                f"{c['op']} {threshold}",
-                "pass" if c["met"] else "FAIL",
-            )
-            for col, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setToolTip(f"{c['metric']}: {METRICS[c['metric']].description}")
-                if col == 3:
-                    item.setForeground(Qt.GlobalColor.green if c["met"] else ERROR_COLOUR)
-                self.table.setItem(i, col, item)
-        self.table.resizeRowsToContents()
+        self._show_grade(g)
+        if self.grade_dialog is not None and self.grade_dialog.isVisible():
+            self.grade_dialog.show_result(result)
+
+    def _show_grade(self, grade: dict | None) -> None:
+        fill_grade_table(self.table, grade)
+        shown = grade is not None
+        self.table.setVisible(shown)
+        self.details.setVisible(shown)
+        self.live.setVisible(not shown and self.mode != "exam")
 
     def grade_rows(self) -> list[tuple[str, str, str, str]]:
         """The grade table as text rows (criterion, measured, required, result)."""
-        return [
-            tuple(self.table.item(i, c).text() for c in range(4))  # type: ignore[misc]
-            for i in range(self.table.rowCount())
-        ]
+        return table_rows(self.table)
+
+    def open_grade_dialog(self) -> GradeDialog | None:
+        """Show the last grade in its own resizable window (None without a grade)."""
+        result = self.last_result
+        if result is None or result.grade_dict is None:
+            return None
+        if self.grade_dialog is None:
+            self.grade_dialog = GradeDialog(self.window())
+        self.grade_dialog.show_result(result)
+        self.grade_dialog.show()
+        self.grade_dialog.raise_()
+        return self.grade_dialog
