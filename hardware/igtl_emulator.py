@@ -5,7 +5,10 @@ and returns ``"igtl://127.0.0.1:PORT"``; while a client is connected it sends, a
 ``rate_hz``, one TransformMessage per tool with the pose of ``path(t_s)`` (default
 :func:`hardware.motion.plausible_path`) and the message timestamp set to that ``t_s``
 (seconds since start), so a client can recompute what was sent. :meth:`set_missing` stops
-sending one device; :meth:`unplug` stops the server, :meth:`replug` restarts it on the same
+sending one device (or, with ``report=True``, keeps sending it with the OpenIGTLink v3
+metadata ``TransformStatus = INVALID``, as PLUS does for a tool out of view);
+:meth:`pause` keeps the connection open but sends nothing (a PLUS server whose tools are
+all out of view); :meth:`unplug` stops the server, :meth:`replug` restarts it on the same
 port.
 """
 
@@ -72,6 +75,8 @@ class IgtlEmulator:
         self.clock = clock
         self.sent = 0
         self._missing: set[str] = set()
+        self._reported: set[str] = set()
+        self._paused = False
         self._server: pyigtl.OpenIGTLinkServer | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -120,10 +125,32 @@ class IgtlEmulator:
         """Start the server again on the same port."""
         self._open_server()
 
-    def set_missing(self, tool: str, missing: bool = True) -> None:
-        """Stop (or resume) sending ``tool``'s device."""
+    def set_missing(self, tool: str, missing: bool = True, report: bool = False) -> None:
+        """Stop (or resume) sending ``tool``'s device.
+
+        Parameters
+        ----------
+        tool : str
+            Tool name (a key of ``devices``).
+        missing : bool
+            True: out of view; False: back in view.
+        report : bool
+            Keep sending the device, with ``TransformStatus = INVALID`` metadata
+            (header version 2), instead of falling silent.
+        """
         with self._lock:
-            (self._missing.add if missing else self._missing.discard)(tool)
+            self._missing.discard(tool)
+            self._reported.discard(tool)
+            if missing:
+                (self._reported if report else self._missing).add(tool)
+
+    def pause(self) -> None:
+        """Keep the connection open but send nothing (every tool out of view)."""
+        self._paused = True
+
+    def resume(self) -> None:
+        """Send again after :meth:`pause`."""
+        self._paused = False
 
     # --- internals -------------------------------------------------------
     def _open_server(self) -> None:
@@ -150,7 +177,8 @@ class IgtlEmulator:
             with self._lock:
                 server = self._server
                 missing = set(self._missing)
-            if server is not None and server.is_connected():
+                reported = set(self._reported)
+            if server is not None and server.is_connected() and not self._paused:
                 t_s = self.clock() - self._t0
                 poses = self.path(t_s)
                 for tool, device in self.devices.items():
@@ -159,6 +187,9 @@ class IgtlEmulator:
                     message = pyigtl.TransformMessage(
                         poses[tool], timestamp=t_s, device_name=device
                     )
+                    if tool in reported:
+                        message.header_version = 2
+                        message.metadata = {"TransformStatus": "INVALID"}
                     server.send_message(message, wait=False)
                     self.sent += 1
             next_t += period
