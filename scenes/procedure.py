@@ -69,6 +69,8 @@ PROCEDURE_SECTIONS: dict[str, Section] = {
             "approach": Field("str", required=True, check=non_empty),
             "indication": Field("str", required=True, check=non_empty),
             "sources": Field("strs", required=True),
+            # exam time limit of the procedure (the window's default otherwise)
+            "time_limit_s": Field("float", check=in_range(30.0, 7200.0)),
         }
     ),
     "target": Section(
@@ -322,6 +324,8 @@ class ProcedureSpec:
     labels : tuple of LabelSpec
     dimensions : tuple of DimensionSpec
     rubric : Rubric
+    time_limit_s : float or None
+        Exam time limit, s (None: the application's default).
     """
 
     family: str
@@ -337,6 +341,7 @@ class ProcedureSpec:
     labels: tuple[LabelSpec, ...]
     dimensions: tuple[DimensionSpec, ...]
     rubric: Rubric
+    time_limit_s: float | None = None
 
 
 def build_procedure(tables: dict) -> ProcedureSpec:
@@ -369,4 +374,5 @@ def build_procedure(tables: dict) -> ProcedureSpec:
             criteria=tuple(Criterion(**c) for c in tables["criteria"]),
             pass_mark=tables["rubric"]["pass_mark"],
         ),
+        time_limit_s=p.get("time_limit_s"),
     )

@@ -96,3 +96,21 @@ def test_check_scene_names_an_unknown_expected_contact(tmp_path, capsys):
     err = capsys.readouterr().err
     assert str(bad) in err and "[target] expected_contacts" in err
     assert "'medial_condyel'" in err and "did you mean 'medial_condyle'" in err
+
+
+def test_procedure_time_limit_is_read_and_checked(tmp_path, capsys):
+    from scenes import load_scene
+    from simulator.gui.main_window import DEFAULT_EXAM_LIMIT_S, _time_limit_s
+
+    text = CARPAL.read_text()
+    assert "time_limit_s" not in text
+    assert _time_limit_s(load_scene(CARPAL, cache_dir=tmp_path / "c").spec) == DEFAULT_EXAM_LIMIT_S
+    timed = tmp_path / "timed.toml"
+    timed.write_text(text.replace("[procedure]\n", "[procedure]\ntime_limit_s = 900.0\n", 1))
+    spec = load_scene(timed, cache_dir=tmp_path / "c").spec
+    assert spec.procedure.time_limit_s == 900.0 and _time_limit_s(spec) == 900.0
+    bad = tmp_path / "rushed.toml"
+    bad.write_text(text.replace("[procedure]\n", "[procedure]\ntime_limit_s = 5\n", 1))
+    assert main(["check-scene", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "[procedure] time_limit_s" in err and "30" in err

@@ -1195,5 +1195,5 @@ def _records_path(db_path: str | Path | None, remember: bool) -> Path | None:
 def _time_limit_s(spec: SceneSpec) -> float:
     """The exam time limit of a scene: its procedure's ``time_limit_s`` if it has one,
     else ``DEFAULT_EXAM_LIMIT_S``."""
-    limit = getattr(spec.procedure, "time_limit_s", None)
-    return float(limit) if limit else DEFAULT_EXAM_LIMIT_S
+    limit = None if spec.procedure is None else spec.procedure.time_limit_s
+    return DEFAULT_EXAM_LIMIT_S if limit is None else float(limit)
