@@ -65,7 +65,32 @@ def _script() -> list[tuple[str, tuple]]:
     return intents
 
 
-def _live(scene, store: RecordStore | None = None):
+def _tracked_script(scene) -> list[tuple[str, tuple]]:
+    """A tracked probe and needle at 250 Hz: the needle pushed from the procedure's
+    entry toward the target through the probe's plane, the probe drifting with the
+    hand, then 0.5 ml injected."""
+    session, _ = _session(scene)
+    try:
+        start = session.probe2world()
+    finally:
+        session.close()
+    proc = scene.spec.procedure
+    entry = np.asarray(proc.needle.entry_mm, dtype=np.float64)
+    aim = np.asarray(proc.target.point_mm, dtype=np.float64)
+    direction = (aim - entry) / np.linalg.norm(aim - entry)
+    intents: list[tuple[str, tuple]] = []
+    n = 250  # 1 s of tracking
+    for k in range(n):
+        pose = start.copy()
+        pose[:3, 3] += 0.5 * np.sin(k / 40.0) * start[:3, 1]  # hand drift across the slice
+        depth_mm = (np.linalg.norm(aim - entry) + 2.0) * (k - 20) / (n - 40)
+        tip = entry + (direction * depth_mm if depth_mm > 0 else -2.0 * direction)
+        intents += [("set_probe_pose", (pose,)), ("set_needle_tip", (entry, tip))]
+    intents += [("inject", (0.004,))] * 125 + [("finish_injection", ())]
+    return intents
+
+
+def _live(scene, store: RecordStore | None = None, script=None, intent_s: float = INTENT_S):
     """Run the script as the window would: samples at 20 Hz, intents between them.
 
     Returns the stored sample dicts, the live metric values, the live events
@@ -84,8 +109,8 @@ def _live(scene, store: RecordStore | None = None):
     if store is not None:
         attempt_id = store.start_attempt("journal", scene.spec.name, "practice", {})
     try:
-        for name, args in _script():
-            clock.t_s += INTENT_S
+        for name, args in _script() if script is None else script:
+            clock.t_s += intent_s
             if clock.t_s >= next_sample_s:  # a sample tick before this intent
                 t = next_sample_s
                 next_sample_s += SAMPLE_S
@@ -105,7 +130,7 @@ def _live(scene, store: RecordStore | None = None):
                     session.set_settings(depth_mm=-5.0)
                 continue
             getattr(session, name)(*args)
-        clock.t_s += INTENT_S
+        clock.t_s += intent_s
         records.append(sample_record(sampler.sample(t_s=clock.t_s), recorder.take()))
         records = json.loads(json.dumps(records))  # as the store keeps them
         scorer.update_all([Sample.from_dict(r) for r in records])
@@ -176,6 +201,20 @@ def test_replay_frame_is_the_live_frame_after_the_imaging_change(live, scene) ->
         again = replay.frame(index)
         assert replay.session.preset == "deep_joint"  # the preset change was redone
     np.testing.assert_array_equal(again.image, frame.image)
+
+
+def test_a_tracked_attempt_replays_exactly(scene) -> None:
+    """Poses at 250 Hz between 20 Hz samples (what the tracking control sends)."""
+    records, values, events, *_ = _live(scene, script=_tracked_script(scene), intent_s=1 / 250)
+    assert {"skin_puncture", "target_reached", "injection"} <= {k for _t, k, _s in events}
+    calls = [c[1] for r in records for c in r["cmd"][CALLS_KEY]]
+    assert calls.count("set_probe_pose") > 200 and calls.count("inject") == 125
+    replay = Replay(scene, records)
+    rescored, _grade = replay.rescore()
+    assert metrics_match(values, rescored) == []
+    replayed = [(e.t_s, e.kind, e.structure) for s in replay.resample() for e in s.events]
+    assert replayed == events
+    assert values["probe_movement_while_advancing_mm"] > 0.0
 
 
 # ------------------------------------------------------------------ journal unit tests
