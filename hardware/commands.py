@@ -1,13 +1,16 @@
 """``python main.py tracker`` and ``python main.py emulate``.
 
-- ``tracker --url URL --protocol NAME [--baud N] [--seconds S] [--json]``:
-  connects, prints every tool's position (mm), rotation (quaternion w x y z),
-  quality, depth and buttons a few times per second with the measured rate
-  and status; Ctrl-C stops cleanly.
-- ``emulate --protocol NAME [--rate HZ] [--seconds S] [--transport pty|socket]``:
-  starts that protocol's device emulator, prints ``connect to: URL`` and the
-  exact tracker command line, and streams a plausible probe and needle motion
-  until Ctrl-C.
+- ``tracker --url URL --protocol NAME [--baud N] [--rom [NAME=]FILE ...] [--seconds S]
+  [--json]``: connects, prints every tool's position (mm), rotation (quaternion
+  w x y z), quality, depth and buttons a few times per second with the measured
+  rate and status; Ctrl-C stops cleanly. ``--rom`` (repeatable, NDI): a passive
+  Polaris tool's definition file, optionally named (``--rom needle=needle.rom``).
+- ``emulate --protocol NAME [--rate HZ] [--seconds S] [--transport pty|socket]
+  [--passive NAME ...]``: starts that protocol's device emulator, prints
+  ``connect to: URL`` and the exact tracker command line, and streams a
+  plausible probe and needle motion until Ctrl-C. ``--transport``: protocols
+  whose emulator has a choice (diy, ndi). ``--passive`` (repeatable, NDI): serve
+  that tool as a passive Polaris tool (PHRQ/PVWR) instead of a wired one.
 
 A user's mistake (unknown protocol, port that does not exist) prints
 ``error: ...`` and returns 2; never a traceback.
@@ -21,7 +24,14 @@ import sys
 import time
 from typing import Any, TextIO
 
-from hardware.registry import PROTOCOLS, UnknownProtocolError, make_emulator, open_tracker
+from hardware.registry import (
+    PROTOCOLS,
+    UnknownProtocolError,
+    emulator_accepts,
+    make_emulator,
+    open_tracker,
+    tracker_accepts,
+)
 from hardware.rotations import matrix_to_quat
 from hardware.tracker import Tracker, TrackerSample, TrackerStatus
 
@@ -36,6 +46,13 @@ def add_parsers(subparsers: Any) -> None:
     t.add_argument("--url", required=True, help="serial port, socket://host:port, or pty path")
     t.add_argument("--protocol", default="diy", choices=protocols, help="device protocol")
     t.add_argument("--baud", type=int, default=None, help="baud rate (default: the protocol's)")
+    t.add_argument(
+        "--rom",
+        action="append",
+        default=None,
+        metavar="[NAME=]FILE",
+        help="passive tool definition file (NDI Polaris; repeatable)",
+    )
     t.add_argument("--seconds", type=float, default=None, help="stop after this long, s")
     t.add_argument("--json", action="store_true", help="one JSON object per line")
     e = subparsers.add_parser("emulate", help="emulate a tracker device (pty or socket)")
@@ -44,6 +61,13 @@ def add_parsers(subparsers: Any) -> None:
     e.add_argument("--seconds", type=float, default=None, help="stop after this long, s")
     e.add_argument(
         "--transport", choices=("pty", "socket"), default=None, help="pty pair or TCP socket"
+    )
+    e.add_argument(
+        "--passive",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="serve this tool as a passive Polaris tool (NDI; repeatable)",
     )
 
 
@@ -103,6 +127,10 @@ def _format_line(record: dict[str, Any]) -> str:
 _BAUD_OPTION = {"diy": "baudrate", "ndi": "baudrate_target"}
 
 
+def _rom_entry(name: str | None, file: str) -> str | tuple[str, str]:
+    return file if name is None else (name, file)
+
+
 def run_tracker(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Print live samples until Ctrl-C or ``args.seconds``; returns the exit status."""
     out = out or sys.stdout
@@ -112,6 +140,12 @@ def run_tracker(args: argparse.Namespace, out: TextIO | None = None) -> int:
             return _error(f"--baud: protocol {args.protocol!r} is not serial; leave --baud out")
         options[_BAUD_OPTION[args.protocol]] = args.baud
     try:
+        if getattr(args, "rom", None):
+            if not tracker_accepts(args.protocol, "roms"):
+                return _error(f"--rom: protocol {args.protocol!r} has no passive tools")
+            from hardware.ndi_tracker import parse_rom_option
+
+            options["roms"] = [_rom_entry(*parse_rom_option(text)) for text in args.rom]
         tracker = open_tracker(args.protocol, args.url, **options)
     except (UnknownProtocolError, ValueError, OSError) as exc:
         return _error(str(exc))
@@ -151,11 +185,15 @@ def run_emulate(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Run a device emulator until Ctrl-C or ``args.seconds``; returns the exit status."""
     out = out or sys.stdout
     options: dict[str, Any] = {"rate_hz": args.rate}
-    if getattr(args, "transport", None):
-        if args.protocol != "diy":
-            return _error(f"--transport: only the diy emulator has a choice; not {args.protocol!r}")
-        options["transport"] = args.transport
     try:
+        for flag, option, value in (
+            ("--transport", "transport", getattr(args, "transport", None)),
+            ("--passive", "passive_tools", getattr(args, "passive", None)),
+        ):
+            if value:
+                if not emulator_accepts(args.protocol, option):
+                    return _error(f"{flag}: the {args.protocol!r} emulator has no such choice")
+                options[option] = value
         emulator = make_emulator(args.protocol, **options)
         url = emulator.start()
     except (UnknownProtocolError, ValueError, OSError) as exc:
@@ -164,6 +202,8 @@ def run_emulate(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return _error(f"protocol {args.protocol!r} is not available: {exc}")
     print(f"connect to: {url}", file=out)
     print(f"  python main.py tracker --protocol {args.protocol} --url {url}", file=out, flush=True)
+    for name in getattr(args, "passive", None) or ():
+        print(f"  passive tool {name}: add --rom {name}=FILE (any .rom file)", file=out)
     try:
         if args.seconds is None:
             while True:

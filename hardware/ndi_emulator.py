@@ -1,12 +1,22 @@
-"""An emulated NDI tracker (Aurora/Polaris combined API subset) on a pseudo-terminal.
+"""An emulated NDI tracker (Aurora/Polaris combined API subset) on a pty or a TCP socket.
 
-``NdiEmulator().start()`` returns a path (a symlink to the pty's slave side) that
-:class:`hardware.ndi_tracker.NdiTracker` or any NDI host software opens like a serial port.
-The emulator answers the commands listed in ``hardware/NDI.md`` with CRCs, honours COMM (on
-a pty the baud rate is notional: it is acknowledged and remembered), and replies to TX/BX
-with the poses of ``path(t_s)`` (default :func:`hardware.motion.plausible_path`), quantised
-exactly as the text format carries them. Test hooks: :meth:`set_missing`,
-:meth:`set_error`, :meth:`unplug`, :meth:`replug`.
+``NdiEmulator().start()`` returns the URL that :class:`hardware.ndi_tracker.NdiTracker` or
+any NDI host software opens like a serial port:
+
+- ``transport="pty"``: a symlink to a pseudo-terminal's slave side, stable across
+  :meth:`~NdiEmulator.unplug` / :meth:`~NdiEmulator.replug`;
+- ``transport="socket"``: ``socket://127.0.0.1:PORT`` (pyserial's socket handler), one
+  client at a time, as a serial-to-ethernet adapter would serve it.
+
+The emulator answers the commands listed in ``hardware/NDI.md`` with CRCs. COMM is
+acknowledged and remembered but the baud rate is notional (a pty has no line speed, a
+socket none at all). Passive Polaris tools: ``PHRQ`` allocates a port handle (``01``,
+``02``...) for the next name in ``passive_tools``, ``PVWR`` writes its tool definition in
+64-byte chunks (addresses checked: 0x0000 first, then each 0x40 after the previous; hex
+payload checked), then ``PINIT``/``PENA`` as for wired tools and TX/BX report the handle
+like the others. TX/BX carry the poses of ``path(t_s)`` (default
+:func:`hardware.motion.plausible_path`), quantised exactly as the text format carries them.
+Test hooks: :meth:`set_missing`, :meth:`set_error`, :meth:`unplug`, :meth:`replug`.
 
 Frame numbers count device frames at ``frame_rate_hz`` since :meth:`start`; the pose in
 frame ``n`` is ``path(n / frame_rate_hz)``, so a client can recompute what was sent.
@@ -14,13 +24,15 @@ frame ``n`` is ``path(n / frame_rate_hz)``, so a client can recompute what was s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import shutil
+import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -33,10 +45,13 @@ from hardware.rotations import matrix_to_quat
 
 DEFAULT_HANDLES = {"0A": "probe", "0B": "needle"}
 VERSION_TEXT = "Injection simulator NDI emulator\nCombined API subset (TX/BX 0001)\n"
+#: Port handles PHRQ hands out to passive tools, in order (wired handles are skipped).
+PASSIVE_HANDLES = tuple(f"{n:02X}" for n in range(1, 10))
+_PHSR_STATUS = {"allocated": 0x000, "occupied": 0x001, "initialized": 0x011, "enabled": 0x031}
 
 
 class NdiEmulator:
-    """Emulated NDI device on a pty pair.
+    """Emulated NDI device on a pty pair or a TCP socket.
 
     Parameters
     ----------
@@ -45,8 +60,17 @@ class NdiEmulator:
     rate_hz : float
         Device frame rate, Hz (frame numbers advance at this rate).
     handles : dict of str to str, optional
-        Port handle -> tool name in ``path``'s output (default ``{"0A": "probe",
-        "0B": "needle"}``).
+        Wired tools: port handle -> tool name in ``path``'s output (default ``{"0A":
+        "probe", "0B": "needle"}`` less the names in ``passive_tools``).
+    passive_tools : sequence of str
+        Passive tools (names in ``path``'s output) served, in order, to the handles PHRQ
+        allocates; a PHRQ beyond them gets a handle whose tool is never seen (MISSING).
+    srom_capacity_bytes : int
+        Largest tool definition PVWR may write, bytes (a chunk beyond it: ``ERROR23``).
+    transport : str
+        ``"pty"`` or ``"socket"``.
+    port : int
+        TCP port for ``"socket"`` (0: any free port; kept across :meth:`replug`).
     scene_center_mm : sequence of 3 float, optional
         Passed to ``path`` as ``scene_center_mm`` when given.
     error_rms_mm : float
@@ -60,26 +84,43 @@ class NdiEmulator:
         path: Callable[..., dict[str, np.ndarray]] = plausible_path,
         rate_hz: float = 60.0,
         handles: dict[str, str] | None = None,
+        passive_tools: Sequence[str] = (),
+        srom_capacity_bytes: int = ndi.MAX_SROM_BYTES,
+        transport: str = "pty",
+        port: int = 0,
         scene_center_mm: tuple[float, float, float] | None = None,
         error_rms_mm: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if rate_hz <= 0:
             raise ValueError(f"NdiEmulator rate_hz = {rate_hz}: expected a positive rate")
+        if transport not in ("pty", "socket"):
+            raise ValueError(f"NdiEmulator transport {transport!r}: expected 'pty' or 'socket'")
+        if isinstance(passive_tools, str):
+            passive_tools = [passive_tools]
         self.path = (
             path if scene_center_mm is None else partial(path, scene_center_mm=scene_center_mm)
         )
         self.rate_hz = float(rate_hz)
-        self.handles = dict(DEFAULT_HANDLES if handles is None else handles)
+        if handles is None:  # the defaults, less the tools served as passive ones
+            handles = {h: n for h, n in DEFAULT_HANDLES.items() if n not in passive_tools}
+        self.handles = {k.upper(): v for k, v in handles.items()}
+        self.passive_tools = list(passive_tools)
+        self.srom_capacity_bytes = int(srom_capacity_bytes)
+        self.transport = transport
+        self.port = int(port)
         self.error_rms_mm = float(error_rms_mm)
         self.clock = clock
         self.baudrate = ndi.DEFAULT_BAUD
         self.commands: list[str] = []  # names received, newest last (bounded)
+        self.connections = 0  # socket clients accepted
         self._lock = threading.Lock()
         self._missing: set[str] = set()
         self._errors: dict[str, int] = {}
         self._master: int | None = None
         self._slave: int | None = None
+        self._server: socket.socket | None = None
+        self._client: socket.socket | None = None
         self._dir: Path | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -90,16 +131,21 @@ class NdiEmulator:
     @property
     def url(self) -> str:
         """What a client opens (valid after :meth:`start`)."""
+        if self.transport == "socket":
+            if self._thread is None:
+                raise RuntimeError("NdiEmulator: call start() first")
+            return f"socket://127.0.0.1:{self.port}"
         if self._dir is None:
             raise RuntimeError("NdiEmulator: call start() first")
         return str(self._dir / "ndi")
 
     def start(self) -> str:
-        """Create the pty, start answering, return the URL to open."""
+        """Open the pty (or listen on the socket), start answering, return the URL."""
         if self._thread is not None:
             return self.url
-        self._dir = Path(tempfile.mkdtemp(prefix="ndi-emulator-"))
-        self._open_pty()
+        if self.transport == "pty":
+            self._dir = Path(tempfile.mkdtemp(prefix="ndi-emulator-"))
+        self._plug()
         self._t0 = self.clock()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="NdiEmulator", daemon=True)
@@ -107,25 +153,32 @@ class NdiEmulator:
         return self.url
 
     def stop(self) -> None:
-        """Stop answering and remove the pty. Idempotent."""
+        """Stop answering and remove the pty / close the socket. Idempotent."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(2.0)
             self._thread = None
-        self._close_pty()
+        self._unplug()
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
 
+    def __enter__(self) -> NdiEmulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def unplug(self) -> None:
-        """Pull the cable: the pty disappears, the client's reads fail."""
-        self._close_pty()
+        """Pull the cable: the pty (or the socket) goes away, the client's reads fail."""
+        self._unplug()
 
     def replug(self) -> None:
-        """Plug back in: a fresh pty behind the same URL, device state as after power-up."""
+        """Plug back in: same URL, device state as after power-up."""
         with self._lock:
             self._reset_state()
-        self._open_pty()
+        self._plug()
 
     def set_missing(self, tool: str, missing: bool = True) -> None:
         """Report ``tool`` (a name or a handle) MISSING in TX/BX replies (or visible again)."""
@@ -150,46 +203,128 @@ class NdiEmulator:
         self.baudrate = ndi.DEFAULT_BAUD
         self.initialized = False
         self.tracking = False
-        # handle -> "occupied" | "initialized" | "enabled"
+        # handle -> "allocated" (PHRQ, no definition yet) | "occupied" | "initialized" |
+        # "enabled"
         self.port_state = {h: "occupied" for h in self.handles}
+        self.passive: dict[str, str] = {}  # PHRQ handle -> tool name
+        self.sroms: dict[str, bytes] = {}  # PHRQ handle -> tool definition written so far
+
+    def _all_handles(self) -> dict[str, str]:
+        return {**self.handles, **self.passive}
 
     def _handle_of(self, tool: str) -> str:
-        if tool.upper() in self.handles:
+        handles = self._all_handles()
+        if tool.upper() in handles:
             return tool.upper()
-        for handle, name in self.handles.items():
+        for handle, name in handles.items():
             if name == tool:
                 return handle
-        raise KeyError(f"NdiEmulator: no tool or handle {tool!r} (have {self.handles})")
+        for name in self.passive_tools:  # a passive tool before its PHRQ
+            if name == tool:
+                return name
+        raise KeyError(f"NdiEmulator: no tool or handle {tool!r} (have {handles})")
 
-    # --- pty -------------------------------------------------------------
-    def _open_pty(self) -> None:
-        assert self._dir is not None
-        master, slave = open_pty_at(self._dir / "ndi")
+    # --- transport -------------------------------------------------------
+    def _plug(self) -> None:
+        if self._master is not None or self._server is not None:
+            return  # plugged in already
+        if self.transport == "pty":
+            assert self._dir is not None
+            master, slave = open_pty_at(self._dir / "ndi")
+            with self._lock:
+                self._master, self._slave = master, slave
+            return
+        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", self.port))
+        server.listen(1)
+        self.port = server.getsockname()[1]
         with self._lock:
-            self._master, self._slave = master, slave
+            self._server = server
 
-    def _close_pty(self) -> None:
+    def _unplug(self) -> None:
         with self._lock:
             fds = (self._master, self._slave)
             self._master = self._slave = None
+            socks = (self._client, self._server)
+            self._client = self._server = None
         close_fds(*fds)
+        for sock in socks:
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.close()
+
+    def _receive(self) -> tuple[object, bytes] | None:
+        """Wait up to 50 ms for host bytes: (connection they came from, bytes) or None."""
+        master, server, client = self._master, self._server, self._client
+        if master is not None:
+            conn: object = master
+        elif client is not None:
+            conn = client
+        elif server is not None:
+            conn = server
+        else:
+            self._stop.wait(0.02)
+            return None
+        try:
+            ready, _, _ = select.select([conn], [], [], 0.05)
+            if not ready:
+                return None
+            if conn is server:
+                accepted, _ = server.accept()  # type: ignore[union-attr]
+                accepted.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                with self._lock:
+                    if self._server is server:
+                        self._client = accepted
+                        self.connections += 1
+                    else:
+                        accepted.close()
+                return None
+            if isinstance(conn, socket.socket):
+                data = conn.recv(4096)
+                if not data:  # the host hung up: wait for the next one
+                    self._drop_client(conn)
+                return conn, data
+            return conn, os.read(conn, 4096)  # type: ignore[arg-type]
+        except (OSError, ValueError):
+            if isinstance(conn, socket.socket) and conn is client:
+                self._drop_client(conn)
+            self._stop.wait(0.02)
+            return None
+
+    def _drop_client(self, client: socket.socket) -> None:
+        with self._lock:
+            if self._client is client:
+                self._client = None
+        with contextlib.suppress(OSError):
+            client.close()
+
+    def _send(self, conn: object, data: bytes) -> bool:
+        """Write a reply on ``conn`` if it is still the live connection; False on failure."""
+        try:
+            if isinstance(conn, socket.socket):
+                if self._client is not conn:
+                    return False
+                conn.sendall(data)
+            else:
+                if self._master != conn:
+                    return False
+                os.write(conn, data)  # type: ignore[arg-type]
+        except OSError:
+            return False
+        return True
 
     def _run(self) -> None:
         buf = bytearray()
+        source: object = None
         while not self._stop.is_set():
-            master = self._master
-            if master is None:
+            received = self._receive()
+            if received is None:
+                continue
+            conn, data = received
+            if conn is not source:  # a new pty or client: forget a partial command
                 buf.clear()
-                self._stop.wait(0.02)
-                continue
-            try:
-                ready, _, _ = select.select([master], [], [], 0.05)
-                if not ready:
-                    continue
-                data = os.read(master, 4096)
-            except (OSError, ValueError):
-                self._stop.wait(0.02)
-                continue
+                source = conn
             buf += data
             if len(buf) > 4096:
                 del buf[:-256]
@@ -200,11 +335,8 @@ class NdiEmulator:
                 line = bytes(buf[:end])
                 del buf[: end + 1]
                 reply = self._answer(line)
-                if reply and self._master == master:
-                    try:
-                        os.write(master, reply)
-                    except OSError:
-                        break
+                if reply and not self._send(conn, reply):
+                    break
 
     # --- commands --------------------------------------------------------
     def _answer(self, line: bytes) -> bytes:
@@ -235,7 +367,7 @@ class NdiEmulator:
         baud = ndi.baud_from_comm(params)
         if baud is None:
             return "ERROR06"
-        self.baudrate = baud  # notional on a pty
+        self.baudrate = baud  # notional on a pty, meaningless on a socket
         return "OKAY"
 
     def _cmd_init(self, params: str) -> str:
@@ -260,7 +392,7 @@ class NdiEmulator:
         else:
             return "ERROR07"
         entries = [
-            (h, {"occupied": 0x001, "initialized": 0x011, "enabled": 0x031}.get(s, 0x001))
+            (h, _PHSR_STATUS.get(s, 0x001))
             for h, s in sorted(self.port_state.items())
             if states is None or s in states
         ]
@@ -272,6 +404,8 @@ class NdiEmulator:
         handle = params[:2].upper()
         if handle not in self.port_state:
             return "ERROR08"
+        if self.port_state[handle] == "allocated":
+            return "ERROR0D"  # a PHRQ handle without its tool definition
         order = ["occupied", "initialized", "enabled"]
         if order.index(self.port_state[handle]) < order.index(needs):
             return "ERROR0E" if needs == "initialized" else "ERROR0C"
@@ -279,7 +413,54 @@ class NdiEmulator:
         return "OKAY"
 
     def _cmd_phf(self, params: str) -> str:
+        handle = params[:2].upper()
+        if self.initialized and handle in self.passive:  # a freed PHRQ handle is gone
+            del self.passive[handle], self.port_state[handle]
+            self.sroms.pop(handle, None)
+            return "OKAY"
         return self._port_command(params, "occupied", "occupied")
+
+    def _cmd_phrq(self, params: str) -> str:
+        """Port handle request: the next free handle, for the next passive tool."""
+        if not self.initialized:
+            return "ERROR10"
+        if len(params) != ndi.PHRQ_PARAM_CHARS:
+            return "ERROR07"
+        free = [h for h in PASSIVE_HANDLES if h not in self.port_state]
+        if not free:
+            return "ERROR2D"
+        handle = free[0]
+        n = len(self.passive)
+        self.passive[handle] = (
+            self.passive_tools[n] if n < len(self.passive_tools) else f"passive_{handle}"
+        )
+        self.port_state[handle] = "allocated"
+        self.sroms[handle] = b""
+        return handle
+
+    def _cmd_pvwr(self, params: str) -> str:
+        """Write 64 bytes of a tool definition: addresses 0x0000, 0x0040, ... in order."""
+        if not self.initialized:
+            return "ERROR10"
+        if len(params) != 6 + 2 * ndi.SROM_CHUNK_BYTES:
+            return "ERROR07"
+        try:
+            chunk = ndi.parse_pvwr(params)
+        except ndi.NdiReplyError:
+            return "ERROR1F"  # handle, address or payload not hexadecimal
+        if chunk.handle not in self.passive:
+            return "ERROR2B"  # not a handle PHRQ allocated
+        written = self.sroms[chunk.handle]
+        expected = 0 if chunk.address == 0 else len(written)
+        if (
+            chunk.address != expected
+            or chunk.address + ndi.SROM_CHUNK_BYTES > self.srom_capacity_bytes
+        ):
+            return "ERROR23"  # out of sequence or beyond the definition's capacity
+        self.sroms[chunk.handle] = (written if chunk.address else b"") + chunk.data
+        if self.port_state[chunk.handle] == "allocated":
+            self.port_state[chunk.handle] = "occupied"
+        return "OKAY"
 
     def _cmd_pinit(self, params: str) -> str:
         return self._port_command(params, "occupied", "initialized")
@@ -306,12 +487,12 @@ class NdiEmulator:
         frame = self.frame_number()
         poses = self.path(frame / self.rate_hz)
         out = []
-        for handle in sorted(self.handles):
+        for handle, name in sorted(self._all_handles().items()):
             if self.port_state[handle] != "enabled":
                 out.append(ndi.HandleTransform(handle, "disabled"))
                 continue
-            pose = poses.get(self.handles[handle])
-            if handle in self._missing or pose is None:
+            pose = poses.get(name)
+            if handle in self._missing or name in self._missing or pose is None:
                 out.append(
                     ndi.HandleTransform(handle, "missing", port_status=0x11, frame_number=frame)
                 )

@@ -55,6 +55,18 @@ ERROR_NAMES: dict[int, str] = {
     0x15: "unable to initialize the system",
     0x16: "unable to start diagnostic mode",
     0x17: "unable to stop diagnostic mode",
+    0x19: "unable to read the firmware version",
+    0x1A: "internal system error",
+    0x1D: "unable to search for SROM IDs",
+    0x1E: "unable to read SROM data",
+    0x1F: "unable to write SROM data",
+    0x20: "unable to select SROM",
+    0x23: "command parameter out of range",
+    0x28: "too many tools are enabled",
+    0x2A: "no memory available for dynamic allocation",
+    0x2B: "the requested port handle has not been allocated",
+    0x2C: "the requested port handle is unoccupied",
+    0x2D: "no more port handles available",
 }
 
 #: COMM baud-rate digit -> bits per second.
@@ -79,12 +91,25 @@ PHSR_NOT_ENABLED = "03"
 PHSR_ENABLED = "04"
 
 
+def _crc_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+        table.append(crc)
+    return tuple(table)
+
+
+_CRC_TABLE = _crc_table()
+
+
 def crc16(data: bytes | str, crc: int = 0) -> int:
     """CRC-16 as the NDI combined API computes it.
 
-    Polynomial 0x8005 reflected (0xA001), initial value 0, no final XOR: CRC-16/ARC.
-    Check values: ``crc16(b"123456789") == 0xBB3D`` and the documented replies
-    ``"OKAYA896"``, ``"RESETBE6F"`` and command ``"INIT:E3A5"``.
+    Polynomial 0x8005 reflected (0xA001), initial value 0, no final XOR: CRC-16/ARC
+    (table-driven, one lookup per byte). Check values: ``crc16(b"123456789") == 0xBB3D``
+    and the documented replies ``"OKAYA896"``, ``"RESETBE6F"`` and command ``"INIT:E3A5"``.
 
     Parameters
     ----------
@@ -100,10 +125,9 @@ def crc16(data: bytes | str, crc: int = 0) -> int:
     """
     if isinstance(data, str):
         data = data.encode("latin-1")
+    table = _CRC_TABLE
     for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
     return crc
 
 
@@ -256,7 +280,7 @@ class ReplyFramer:
             self.dropped += 1
             return None
         body, sent = line[:-4], line[-4:]
-        if any(c not in _HEX_BYTES for c in sent) or any(c >= 0x80 for c in body):
+        if not _HEX_BYTES.issuperset(sent) or not body.isascii():
             self.dropped += 1
             return None
         if int(sent.decode("ascii"), 16) != crc16(body):
@@ -357,8 +381,11 @@ def _signed(text: str, width: int, scale: float) -> float:
     return int(text) / scale
 
 
+_HEX_CHARS = frozenset("0123456789ABCDEFabcdef")
+
+
 def _hex(text: str, width: int) -> int:
-    if len(text) != width or any(c not in "0123456789ABCDEFabcdef" for c in text):
+    if len(text) != width or not _HEX_CHARS.issuperset(text):
         raise NdiReplyError(f"expected {width} hex digits, got {text!r}")
     return int(text, 16)
 
@@ -591,3 +618,90 @@ def baud_from_comm(params: str) -> int | None:
     if len(params) != 5 or not params[1:].isdigit():
         return None
     return BAUD_CODES.get(params[0].upper())
+
+
+# --------------------------------------------------------------------------- passive tools
+
+#: PHRQ parameters asking for a wireless (passive Polaris) tool's port handle: hardware
+#: device (8), system type (1), tool type ``1`` = wireless, port number (2), reserved (2),
+#: ``*`` = any.
+PHRQ_WIRELESS = "*********1****"
+PHRQ_PARAM_CHARS = 14
+#: PVWR writes a tool definition (SROM image) in chunks of this many bytes, hex-encoded.
+SROM_CHUNK_BYTES = 64
+#: Largest tool definition file accepted (NDI's combined API and ndicapi: 1024 bytes).
+MAX_SROM_BYTES = 1024
+
+
+def parse_phrq(text: str) -> str:
+    """The port handle in a PHRQ reply body (2 hex digits), upper case.
+
+    Raises
+    ------
+    NdiReplyError
+        If the body is not exactly 2 hex digits.
+    """
+    _hex(text, 2)
+    return text.upper()
+
+
+def pvwr_params(handle: str, srom: bytes) -> list[tuple[int, str]]:
+    """The PVWR parameter strings that write ``srom`` to ``handle``.
+
+    Parameters
+    ----------
+    handle : str
+        Port handle from PHRQ, 2 hex digits.
+    srom : bytes
+        The tool definition file's bytes (1..``MAX_SROM_BYTES``).
+
+    Returns
+    -------
+    list of (int, str)
+        ``(start address, params)`` per 64-byte chunk, addresses 0x0000, 0x0040, ...;
+        ``params`` = handle (2 hex) + address (4 hex) + 128 upper-case hex digits, the last
+        chunk padded with zero bytes.
+
+    Raises
+    ------
+    ValueError
+        If ``srom`` is empty or longer than ``MAX_SROM_BYTES``.
+    """
+    if not srom:
+        raise ValueError("tool definition is empty")
+    if len(srom) > MAX_SROM_BYTES:
+        raise ValueError(f"tool definition is {len(srom)} bytes: expected at most {MAX_SROM_BYTES}")
+    out = []
+    for address in range(0, len(srom), SROM_CHUNK_BYTES):
+        chunk = srom[address : address + SROM_CHUNK_BYTES].ljust(SROM_CHUNK_BYTES, b"\0")
+        out.append((address, f"{handle.upper()}{address:04X}{chunk.hex().upper()}"))
+    return out
+
+
+@dataclass(frozen=True)
+class PvwrChunk:
+    """One parsed PVWR command: ``data`` (64 bytes) to write at ``address`` of ``handle``."""
+
+    handle: str
+    address: int
+    data: bytes
+
+
+def parse_pvwr(params: str) -> PvwrChunk:
+    """Parse PVWR parameters (the device's side of :func:`pvwr_params`).
+
+    Raises
+    ------
+    NdiReplyError
+        If the parameters are not 2 hex (handle) + 4 hex (address) + 128 hex (64 bytes).
+    """
+    expected = 2 + 4 + 2 * SROM_CHUNK_BYTES
+    if len(params) != expected:
+        raise NdiReplyError(f"PVWR parameters are {len(params)} characters, expected {expected}")
+    handle = params[:2].upper()
+    _hex(handle, 2)
+    address = _hex(params[2:6], 4)
+    payload = params[6:]
+    if not _HEX_CHARS.issuperset(payload):
+        raise NdiReplyError("PVWR payload is not hexadecimal")
+    return PvwrChunk(handle, address, bytes.fromhex(payload))

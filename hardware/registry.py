@@ -4,11 +4,17 @@ Each protocol names a tracker class (constructor ``(url, **options)``) and an
 emulator class (constructor ``(path=plausible_path, rate_hz=..., **options)``,
 ``.start() -> url``, ``.stop()``) as ``"module:attribute"`` paths, so a
 protocol whose dependencies are missing only fails when it is used.
+
+Protocol-specific options go through as keywords; :func:`tracker_accepts` /
+:func:`emulator_accepts` tell whether a protocol takes one, e.g.
+``open_tracker("ndi", "/dev/ttyUSB0", roms=["probe.rom", ("needle", "needle.rom")])``
+(passive Polaris tools) or ``make_emulator("ndi", transport="socket")``.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any
 
 from hardware.tracker import Tracker
@@ -47,6 +53,20 @@ def tracker_class(protocol: str) -> type[Tracker]:
 def emulator_class(protocol: str) -> type:
     """The emulator class of ``protocol`` (imports its module)."""
     return _resolve(_entry(protocol)[1])
+
+
+def _accepts(cls: type, option: str) -> bool:
+    return option in inspect.signature(cls).parameters
+
+
+def tracker_accepts(protocol: str, option: str) -> bool:
+    """True if ``protocol``'s tracker takes the keyword ``option`` (e.g. ``"roms"``)."""
+    return _accepts(tracker_class(protocol), option)
+
+
+def emulator_accepts(protocol: str, option: str) -> bool:
+    """True if ``protocol``'s emulator takes the keyword ``option`` (e.g. ``"transport"``)."""
+    return _accepts(emulator_class(protocol), option)
 
 
 def open_tracker(protocol: str, url: str, **options: Any) -> Tracker:
