@@ -14,6 +14,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QWidget
 
+from hardware.ndi_emulator import NdiEmulator
 from hardware.sources import ManualSource
 from simulator.gui.main_window import MainWindow
 from simulator.gui.tracker_dialog import (
@@ -253,3 +254,38 @@ def test_pivot_recording_and_touches_read_the_connected_tracker(qtbot, window: M
     source.clear("needle")
     assert not dialog.touch_landmark(1)
     assert "not tracked" in dialog.message_label.text()
+
+
+def test_dialog_passes_passive_tool_files_to_an_ndi_tracker(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    dialog = open_tracker_dialog(window)
+    dialog.set_protocol("diy")
+    assert not dialog.roms_edit.isEnabled()  # only NDI has passive tools
+    dialog.set_protocol("ndi")
+    assert dialog.roms_edit.isEnabled() and dialog.add_rom_button.isEnabled()
+    missing = tmp_path / "missing.rom"
+    dialog.url_edit.setText("loop://")
+    dialog.add_rom(str(missing), name="needle")
+    assert dialog.rom_entries() == [f"needle={missing}"]
+    assert dialog.connect_tracker() is None  # the file is named, nothing connected
+    assert str(missing) in dialog.message_label.text() and tracking_of(window) is None
+    rom = tmp_path / "needle.rom"
+    rom.write_bytes(b"NDI\0" + bytes(range(120)))
+    dialog.roms_edit.setText(f"needle={rom}")
+    emulator = NdiEmulator(passive_tools=["needle"], rate_hz=100.0)
+    dialog.url_edit.setText(str(emulator.start()))
+    try:
+        control = dialog.connect_tracker()
+        assert control is not None
+        qtbot.waitUntil(lambda: control.samples_applied >= 5, timeout=10_000)
+        assert emulator.sroms and bytes(next(iter(emulator.sroms.values()))).startswith(
+            rom.read_bytes()
+        )
+        tracker = dialog.tracker
+        assert tracker is not None and "needle" in {t.name for t in tracker.passive_tools}
+        assert not dialog.roms_edit.isEnabled()  # fixed while connected
+        dialog.disconnect_tracker()
+        assert dialog.roms_edit.isEnabled()
+    finally:
+        emulator.stop()

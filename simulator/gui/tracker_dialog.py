@@ -3,7 +3,8 @@
 - **Device**: protocol (``hardware.registry.PROTOCOLS``), a serial port list
   (``serial.tools.list_ports``) and a free-text URL (``/dev/ttyUSB0``,
   ``/dev/pts/N``, ``socket://host:port``, ``igtl://host:port``, ``loop://``),
-  baud rate; **Start emulator** runs the protocol's device emulator (a probe
+  baud rate, and for an NDI Polaris the tool definition (.rom) files of its
+  passive tools; **Start emulator** runs the protocol's device emulator (a probe
   and needle moving along a plausible path over the current scene) and fills
   in its URL, so the app can be tried without hardware; Connect / Disconnect.
 - **Status**: connection state, measured sample rate, the tools seen
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -217,6 +219,20 @@ class TrackerDialog(QDialog):
             self.baud_combo.addItem(str(b))
         self.baud_combo.setCurrentText("115200")
         form.addRow("Baud", self.baud_combo)
+        roms = QHBoxLayout()
+        self.roms_edit = QLineEdit()
+        self.roms_edit.setPlaceholderText("passive tools: [name=]file.rom; …")
+        self.roms_edit.setToolTip(
+            "Tool definition files of passive (wireless) Polaris tools, separated by ';'. "
+            "Name a tool 'probe=' or 'needle=' before its file; unnamed ones take the "
+            "roles left in handle order."
+        )
+        self.add_rom_button = QPushButton("Add .rom…")
+        self.add_rom_button.clicked.connect(self._on_add_rom)
+        roms.addWidget(self.roms_edit, 1)
+        roms.addWidget(self.add_rom_button)
+        self.roms_label = QLabel("Tool files")
+        form.addRow(self.roms_label, roms)
         buttons = QHBoxLayout()
         self.emulator_button = QPushButton("Start emulator")
         self.emulator_button.setToolTip(
@@ -349,8 +365,13 @@ class TrackerDialog(QDialog):
         self.protocol_combo.setCurrentIndex(index)
 
     def _on_protocol(self) -> None:
+        from hardware.registry import tracker_accepts
+
         serial_like = self.protocol != "igtl"
         self.baud_combo.setEnabled(serial_like)
+        passive = tracker_accepts(self.protocol, "roms")
+        for w in (self.roms_edit, self.add_rom_button):
+            w.setEnabled(passive)
         if self.protocol == "igtl" and not self.url_edit.text():
             self.url_edit.setPlaceholderText("igtl://127.0.0.1:18944")
 
@@ -367,6 +388,36 @@ class TrackerDialog(QDialog):
         device = self.port_combo.itemData(index)
         if device:
             self.url_edit.setText(str(device))
+
+    def _on_add_rom(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Passive tool definition", "", "NDI tool definitions (*.rom);;All files (*)"
+        )
+        if path:
+            self.add_rom(path)
+
+    def add_rom(self, path: str, name: str | None = None) -> None:
+        """Append a passive tool's .rom file (with an optional tool name) to the list."""
+        entry = f"{name}={path}" if name else path
+        current = self.rom_entries()
+        self.roms_edit.setText("; ".join([*current, entry]))
+
+    def rom_entries(self) -> list[str]:
+        """The ``[name=]file`` entries typed or added, in order."""
+        return [e.strip() for e in self.roms_edit.text().split(";") if e.strip()]
+
+    def _rom_options(self) -> dict[str, Any]:
+        from hardware.ndi_tracker import parse_rom_option
+        from hardware.registry import tracker_accepts
+
+        entries = self.rom_entries()
+        if not entries or not tracker_accepts(self.protocol, "roms"):
+            return {}
+        roms: list[Any] = []
+        for entry in entries:
+            name, path = parse_rom_option(entry)
+            roms.append(path if name is None else (name, path))
+        return {"roms": roms}
 
     def _baud(self) -> int:
         text = self.baud_combo.currentText().strip()
@@ -430,6 +481,7 @@ class TrackerDialog(QDialog):
             return None
         try:
             options = tracker_options(self.protocol, self._baud()) if self.protocol else {}
+            options.update(self._rom_options())
             tracker = open_tracker(self.protocol, url, **options)
         except (ImportError, OSError, ValueError, TypeError) as exc:
             self._say(f"Could not open {url}: {exc}", error=True)
@@ -462,12 +514,17 @@ class TrackerDialog(QDialog):
     # ------------------------------------------------------------- status
     def refresh_status(self) -> None:
         """Show the tracker's state, rate and tools."""
+        from hardware.registry import tracker_accepts
+
         tracker = self.tracker
         connected = tracker is not None
         self.connect_button.setEnabled(not connected)
         self.disconnect_button.setEnabled(connected)
         for w in (self.protocol_combo, self.url_edit, self.port_combo):
             w.setEnabled(not connected)
+        passive = tracker_accepts(self.protocol, "roms")
+        for w in (self.roms_edit, self.add_rom_button):
+            w.setEnabled(passive and not connected)
         self.baud_combo.setEnabled(not connected and self.protocol != "igtl")
         if tracker is None:
             self.status_label.setText("Not connected")
