@@ -313,6 +313,29 @@ class NeedleKinematics:
         self._resist_armed = True
         return Move([], None, self._pose)
 
+    def rest(self, pose: NeedlePose) -> None:
+        """Put the needle back exactly at a recorded pose resting on the skin (a replay's
+        start state): no check, no event, nothing moved onto the skin.
+
+        Raises
+        ------
+        ValueError
+            If ``pose`` is inserted (depth > 0) or is another needle (gauge, length).
+        """
+        if pose.inserted:
+            raise ValueError("rest: the pose is inserted; only a needle on the skin rests")
+        if (pose.gauge, pose.length_mm) != (self.gauge, self.length_mm):
+            raise ValueError(
+                f"rest: a {pose.gauge} G {pose.length_mm} mm pose on a "
+                f"{self.gauge} G {self.length_mm} mm needle"
+            )
+        self._pose = pose
+        self._track = None
+        self._state = OUTSIDE
+        self._bone_armed = True
+        self._bone_point = None
+        self._resist_armed = True
+
     def advance(self, d_mm: float, t_s: float) -> Move:
         """Push the needle in by ``d_mm`` along the shaft (negative withdraws).
 

@@ -280,3 +280,24 @@ def test_window_attempt_replays_exactly(qtbot, window: MainWindow, db: Path) -> 
     assert metrics_match(rec.metrics, values) == []
     assert replayed == stored_events
     assert rec.metrics["injectate_in_target_fraction"] >= 0.0
+
+
+def test_f9_starts_on_fresh_tissue_when_the_needle_is_in(
+    qtbot, window: MainWindow, db: Path
+) -> None:
+    """An attempt started by hand is scored from untouched tissue, needle out."""
+    a = window.attempts
+    a.auto_start = False  # as in an exam: the puncture does not start it
+    _key(qtbot, window, Qt.Key.Key_N)
+    for _ in range(20):
+        _key(qtbot, window, Qt.Key.Key_W)
+    _key(qtbot, window, Qt.Key.Key_I)
+    qtbot.wait(300)
+    _key(qtbot, window, Qt.Key.Key_I)
+    assert not a.running and window.session.injection.injected_ml > 0.0
+    _key(qtbot, window, Qt.Key.Key_F9)
+    assert a.running
+    assert window.session.injection.injected_ml == 0.0 and window.session.needle is None
+    _key(qtbot, window, Qt.Key.Key_F9)
+    rec = a.store.attempt(a.last_result.attempt_id)
+    assert rec.metrics["skin_punctures"] == 0.0

@@ -60,7 +60,8 @@ def _script() -> list[tuple[str, tuple]]:
     intents += [("aspirate", ())]
     intents += [("inject", (0.05,))] * 20 + [("finish_injection", ())]
     intents += [("slide", (1.0, 0.0)), ("turn", ("tilt", 2.0))]
-    intents += [("set_settings", ())]  # placeholder: an invalid change (raises)
+    intents += [("set_settings", ({"gain_db": 4.0, "tgc_db": (1.0,) * 8},))]
+    intents += [("set_settings", ({"depth_mm": -5.0},))]  # invalid: raises, changes nothing
     intents += [("remove_needle", ())]
     return intents
 
@@ -125,9 +126,12 @@ def _live(scene, store: RecordStore | None = None, script=None, intent_s: float 
                         frame = session.engine.render(settled_frame_request(session, t))
                 else:
                     recorder.idle()
-            if name == "set_settings":
+            if name == "set_settings" and args[0].get("depth_mm", 1.0) < 0:
                 with pytest.raises(SettingsError):
-                    session.set_settings(depth_mm=-5.0)
+                    session.set_settings(**args[0])
+                continue
+            if name == "set_settings":
+                session.set_settings(**args[0])
                 continue
             getattr(session, name)(*args)
         clock.t_s += intent_s
@@ -167,7 +171,7 @@ def test_the_script_does_things_between_samples(live) -> None:
     assert records[bone]["tip_mm"] is not None
     first = records[0]["cmd"]
     assert START_KEY in first and first[START_KEY]["needle"] is not None
-    assert not first[START_KEY]["needle"]["inserted"]
+    assert first[START_KEY]["needle"]["depth_mm"] == 0.0  # resting on the skin
     # more intents than samples: several calls per sample
     n_calls = sum(len(r["cmd"][CALLS_KEY]) for r in records)
     assert n_calls > 1.5 * len(records)
@@ -193,6 +197,16 @@ def test_replay_gives_the_live_events_at_their_times(live, scene) -> None:
     bare = [{k: v for k, v in r.items() if k != "cmd"} for r in records]
     bare_events = [(e.t_s, e.kind) for s in Replay(scene, bare).resample() for e in s.events]
     assert bare_events != [(t, k) for t, k, _s in events]
+
+
+def test_imaging_changes_from_the_panel_replay(live, scene) -> None:
+    _store, records, *_ = live
+    calls = [c for r in records for c in r["cmd"][CALLS_KEY] if c[1] == "set_settings"]
+    assert [c[2] for c in calls] == [{"gain_db": 4.0, "tgc_db": [1.0] * 8}]
+    with Replay(scene, records) as replay:
+        replay.seek(replay.n_frames - 1)
+        assert replay.session.settings.gain_db == 4.0
+        assert replay.session.settings.tgc_db == (1.0,) * 8
 
 
 def test_replay_frame_is_the_live_frame_after_the_imaging_change(live, scene) -> None:
@@ -273,6 +287,26 @@ def test_snapshot_restores_probe_imaging_and_resting_needle(scene) -> None:
         np.testing.assert_array_equal(fresh.probe2world(), live.probe2world())
         assert fresh.needle == live.needle and fresh.needle_gauge == 25
         assert len(fresh.events) == 0
+    finally:
+        live.close()
+        fresh.close()
+
+
+def test_snapshot_restores_a_flat_tracked_needle_and_its_own_gauge(scene) -> None:
+    """A tracked needle hovering nearly flat (2.9 deg, below the 5 deg of a placed one),
+    its entry a hair off the skin, placed before the gauge was changed."""
+    live, _ = _session(scene)
+    fresh, _ = _session(scene)
+    try:
+        z = float(live.skin.height_mm(-20.0, 0.0))
+        entry = np.array([-20.0, 0.0, z - 1e-4])
+        live.set_needle_tip(entry, entry + np.array([-20.0, 0.0, -1.0]))
+        live.needle_gauge = 18  # the next needle; this one stays as it is
+        assert live.needle is not None and not live.needle.inserted
+        assert live.needle.angle_deg < 5.0 and live.needle.gauge != 18
+        restore(fresh, json.loads(json.dumps(snapshot(live))))
+        assert fresh.needle == live.needle  # bit for bit, gauge included
+        assert fresh.needle_gauge == 18 and len(fresh.events) == 0
     finally:
         live.close()
         fresh.close()

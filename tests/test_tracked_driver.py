@@ -341,3 +341,24 @@ def test_diy_emulator_over_a_pty_drives_the_session(session: ScanSession) -> Non
     for t_s, m in seen:  # the session's probe is where the emulator put it (float32 on the wire)
         np.testing.assert_allclose(m, probe_path(t_s, centre), atol=2e-4)
     assert np.linalg.norm(seen[-1][1][:3, 3] - seen[0][1][:3, 3]) > 0.5  # it moved
+
+
+def test_polls_journal_only_what_changes_the_session(session: ScanSession, clock: Clock) -> None:
+    """No intent per poll for a plunger at rest (the journal of an attempt stays small)."""
+    calls: list[str] = []
+    session.journal = lambda t, name, args: calls.append(name)
+    driver = TrackedDriver(session, CAL)
+    travel = np.array([0.0, 0.0, 1.0])
+    needle = needle_sensor2tracker(np.array([12.0, 0.0, 20.0]), travel)
+    for i in range(10):  # the hand moves a little at every poll
+        clock.t_s = 0.01 * i
+        moved = needle_sensor2tracker(np.array([12.0, 0.0, 19.0 + 0.1 * i]), travel)
+        driver.apply(sample(clock.t_s, needle=moved))
+    assert "finish_injection" not in calls and calls.count("set_needle_tip") == 10
+    held = {"pose2tracker": needle, "buttons": frozenset({"inject"})}
+    for i in range(5):
+        clock.t_s = 0.2 + 0.01 * i
+        driver.apply(sample(clock.t_s, needle=held))
+    clock.t_s = 0.3
+    driver.apply(sample(0.3, needle=needle))  # released: the bolus ends, once
+    assert calls.count("finish_injection") == 1 and calls.count("inject") >= 4

@@ -267,15 +267,19 @@ class ScanSession:
     @journaled
     def apply_preset(self, name: str) -> None:
         """Apply a preset (``"scene"`` restores the scene's own settings)."""
+        self.settings = self._preset_settings(name, self.probe)
+        self.preset = name
+
+    def _preset_settings(self, name: str, probe: ProbeModel) -> ImagingSettings:
+        """The settings preset ``name`` gives ``probe`` (validated; nothing changes)."""
         if name == SCENE_PRESET:
             new = self.scene.spec.imaging
-            if self.probe.name != self.scene.spec.probe.model:
-                new = _fit(new, self.probe)
+            if probe.name != self.scene.spec.probe.model:
+                new = _fit(new, probe)
         else:
-            new = get_preset(name).settings(self.probe, self.settings)
-        new.validate(self.probe)
-        self.settings = new
-        self.preset = name
+            new = get_preset(name).settings(probe, self.settings)
+        new.validate(probe)
+        return new
 
     @journaled
     def choose_probe(self, name: str) -> None:
@@ -285,6 +289,8 @@ class ScanSession:
         ------
         KeyError
             For a probe the scene does not offer (the message lists them).
+        SettingsError
+            When the current preset cannot be applied to that probe; nothing changes.
         """
         models = self.scene.spec.probe.models
         if name not in models:
@@ -294,14 +300,16 @@ class ScanSession:
             )
         if name == self.probe.name:
             return
-        self.probe = get_probe(name)
+        probe = get_probe(name)
+        settings = self._preset_settings(self.preset, probe)  # may raise: nothing changed yet
+        self.probe = probe
         old = self.engine
         self.engine = BModeEngine(self.volume, self.probe, **self._engine_options)
         shown = old.edited_volume(self._shown_edit)
         if shown is not None:
             self.engine.adopt_edit(self._shown_edit, shown)
         old.close()
-        self.apply_preset(self.preset)
+        self.settings = settings
 
     def frame_request(self, timestamp_s: float | None = None) -> FrameRequest:
         """The frame of the current pose and settings, with the needle and the injectate."""
@@ -496,30 +504,30 @@ class ScanSession:
         tip = np.asarray(tip_mm, dtype=np.float64).reshape(3)
         return self._moved(self.kinematics.set_tip(entry, tip, self.clock()))
 
-    def restore_needle(
-        self,
-        entry_mm: np.ndarray,
-        tip_mm: np.ndarray,
-        heading_deg: float,
-        angle_deg: float,
-        *,
-        inserted: bool,
-    ) -> None:
-        """Put a fresh needle back in a recorded pose without logging any event.
+    def restore_needle(self, pose: NeedlePose, tip_mm: np.ndarray | None = None) -> None:
+        """Put a needle back in a recorded pose without logging any event.
 
         For a replay's start state (``session_journal.restore``): a needle
-        resting on the skin comes back exactly; an inserted one along the
-        same line (entry to tip), without the track the tissue held.
+        resting on the skin comes back exactly (its own gauge and length); an
+        inserted one along the same line, entry to ``tip_mm``, without the track
+        the tissue held.
         """
-        self.kinematics = self._new_kinematics()
-        self.kinematics.log = None
-        try:
-            if inserted:
-                self.kinematics.set_tip(entry_mm, tip_mm, self.clock())
-            else:
-                self.kinematics.place(entry_mm, heading_deg, angle_deg, self.clock())
-        finally:
-            self.kinematics.log = self.events
+        k = NeedleKinematics(
+            self.volume,
+            self.kinds,
+            self.skin,
+            self.target,
+            pose.gauge,
+            pose.length_mm,
+            pose.bevel_deg,
+        )
+        if pose.inserted:
+            tip = pose.tip_mm if tip_mm is None else np.asarray(tip_mm, dtype=np.float64)
+            k.set_tip(np.asarray(pose.entry_mm, dtype=np.float64), tip, self.clock())
+        else:
+            k.rest(pose)
+        k.log = self.events
+        self.kinematics = k
         self.notice = ""
 
     @journaled
@@ -619,6 +627,11 @@ class ScanSession:
                 self._tip_event("high_resistance", result.warning or "")
         self._bolus.ml += result.delivered_ml
         return result
+
+    @property
+    def bolus_open(self) -> bool:
+        """Whether an injection is going on whose ``injection`` event is not logged yet."""
+        return self._bolus is not None
 
     @journaled
     def finish_injection(self) -> NeedleEvent | None:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from simulator.needle_pose import NeedlePose
 from simulator.probe import ImagingSettings
 from simulator.probe_control import ProbeHandle
 
@@ -95,6 +96,10 @@ def journaled(method: F) -> F:
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         if self._intent_depth:
             return method(self, *args, **kwargs)
+        journal = self.journal
+        # the arguments as plain types before the intent runs: a value with no plain
+        # form is refused before anything changed
+        plain = None if journal is None else _plain_arguments(signature, self, args, kwargs)
         # an intent happens at one instant: every event it makes has its time
         t_s = float(self.clock())
         clock = self.clock
@@ -105,15 +110,28 @@ def journaled(method: F) -> F:
         finally:
             self._intent_depth -= 1
             self.clock = clock
-        journal = self.journal
         if journal is not None:
-            bound = signature.bind(self, *args, **kwargs)
-            bound.apply_defaults()  # a replay does not depend on today's defaults
-            plain = {k: to_plain(v) for k, v in bound.arguments.items() if k != "self"}
             journal(t_s, name, plain)
         return result
 
     return wrapper  # type: ignore[return-value]
+
+
+def _plain_arguments(
+    signature: inspect.Signature, session: Any, args: tuple, kwargs: dict
+) -> dict[str, Any]:
+    """The call's arguments by name, defaults filled in, ``**changes`` spread out."""
+    bound = signature.bind(session, *args, **kwargs)
+    bound.apply_defaults()  # a replay does not depend on today's defaults
+    plain: dict[str, Any] = {}
+    for key, value in bound.arguments.items():
+        if key == "self":
+            continue
+        if signature.parameters[key].kind is inspect.Parameter.VAR_KEYWORD:
+            plain.update({k: to_plain(v) for k, v in value.items()})
+        else:
+            plain[key] = to_plain(value)
+    return plain
 
 
 def to_plain(value: Any) -> Any:
@@ -163,20 +181,14 @@ def snapshot(session: ScanSession) -> dict[str, Any]:
         ``probe`` (model name), ``preset``, ``settings`` (every
         ``ImagingSettings`` field), ``handle`` (ProbeHandle fields),
         ``probe2world`` (4x4 list, or None when the handle decides the pose),
-        ``needle_gauge`` (override or None), ``needle`` (None, or ``entry_mm``,
-        ``tip_mm``, ``heading_deg``, ``angle_deg``, ``inserted``) and
-        ``injected_ml``.
+        ``needle_gauge`` (override or None), ``needle`` (None, or every
+        ``NeedlePose`` field and ``tip_mm``) and ``injected_ml``.
     """
     pose = session.needle
     needle = None
     if pose is not None:
-        needle = {
-            "entry_mm": [float(v) for v in pose.entry_mm],
-            "tip_mm": [float(v) for v in pose.tip_mm],
-            "heading_deg": float(pose.heading_deg),
-            "angle_deg": float(pose.angle_deg),
-            "inserted": bool(pose.inserted),
-        }
+        needle = to_plain(asdict(pose))
+        needle["tip_mm"] = [float(v) for v in pose.tip_mm]
     return {
         "version": JOURNAL_VERSION,
         "probe": session.probe.name,
@@ -220,13 +232,10 @@ def restore(session: ScanSession, snap: Mapping[str, Any]) -> None:
             session.set_handle(ProbeHandle(**snap["handle"]))
         needle = snap.get("needle")
         if needle is not None:
-            session.restore_needle(
-                np.asarray(needle["entry_mm"], dtype=np.float64),
-                np.asarray(needle["tip_mm"], dtype=np.float64),
-                float(needle["heading_deg"]),
-                float(needle["angle_deg"]),
-                inserted=bool(needle["inserted"]),
-            )
+            names = {f.name for f in fields(NeedlePose)}
+            raw = {k: v for k, v in needle.items() if k in names}
+            raw["entry_mm"] = tuple(float(v) for v in raw["entry_mm"])
+            session.restore_needle(NeedlePose(**raw), np.asarray(needle["tip_mm"], float))
     except KeyError as exc:
         raise ValueError(f"session snapshot: missing field {exc.args[0]!r}") from None
     except (TypeError, AttributeError) as exc:

@@ -518,6 +518,8 @@ class TrackedDriver:
     def _release_plunger(self) -> bool:
         """End the bolus given so far (its ``injection`` event); True if there was one."""
         self._inject_t_s = None
+        if not self.session.bolus_open:  # nothing to end: no intent (a journal entry) per poll
+            return False
         return self.session.finish_injection() is not None
 
 

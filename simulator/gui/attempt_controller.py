@@ -386,6 +386,9 @@ class AttemptController(QObject):
             self._record(self._sampler.sample(injecting=self._injecting()))
         finally:
             self.attempt_id = None  # whatever happens, no sample goes to it any more
+            # the next attempt starts from the state now, whatever is done before its
+            # first idle tick (fresh tissue, a tracked needle back in at once)
+            self._journal.idle()
         values: dict[str, float] = {}
         grade = None
         grade_dict = None

@@ -952,6 +952,11 @@ class MainWindow(QMainWindow):
             if self.modes.check_pin("An instructor's PIN starts a new exam attempt.") is None:
                 return
             self._relock_exam()
+        s = self.session
+        k = None if s is None else s.kinematics
+        if s is not None and (s.injection.injected_ml > 0.0 or (k is not None and k.inserted)):
+            # an attempt is scored from untouched tissue with the needle out of the skin
+            self._fresh_tissue()
         if a.start() is None:
             self._notice("No scene to record an attempt on yet.")
 
@@ -979,13 +984,18 @@ class MainWindow(QMainWindow):
             verdict = ": PASS" if result.grade.passed else ": FAIL"
         what = "saved" if result.status == "complete" else "saved as incomplete"
         self._notice(f"Attempt {result.attempt_id} {what}{verdict}; fresh tissue for the next")
-        if self.session is not None:  # the next attempt must not inherit this one's injectate
-            self.injection_control.stop()
-            self.session.reset_tissue()
-            self.injection_control.refresh()  # the empty injectate: 3D surface and readout
-            self._pose_changed()
+        self._fresh_tissue()  # the next attempt must not inherit this one's injectate
         if self.attempts.scoring_error:
             self.show_error(self.attempts.scoring_error)
+
+    def _fresh_tissue(self) -> None:
+        """Needle out, no injectate, no track: the tissue as the scene made it."""
+        if self.session is None:
+            return
+        self.injection_control.stop()
+        self.session.reset_tissue()
+        self.injection_control.refresh()  # the empty injectate: 3D surface and readout
+        self._pose_changed()
 
     def _show_attempt_state(self) -> None:
         a = self.attempts
