@@ -297,7 +297,7 @@ class NeedleKinematics:
             raise ValueError(
                 f"needle angle_deg = {angle_deg}: expected {MIN_ANGLE_DEG}..{MAX_ANGLE_DEG} deg"
             )
-        self._pose = NeedlePose(
+        pose = NeedlePose(
             tuple(float(v) for v in e),  # type: ignore[arg-type]
             float(heading_deg),
             float(angle_deg),
@@ -306,12 +306,8 @@ class NeedleKinematics:
             self.length_mm,
             self.bevel_deg,
         )
-        self._track = None
-        self._state = OUTSIDE
-        self._bone_armed = True
-        self._bone_point = None
-        self._resist_armed = True
-        return Move([], None, self._pose)
+        self._rest_at(pose)
+        return Move([], None, pose)
 
     def rest(self, pose: NeedlePose) -> None:
         """Put the needle back exactly at a recorded pose resting on the skin (a replay's
@@ -329,6 +325,10 @@ class NeedleKinematics:
                 f"rest: a {pose.gauge} G {pose.length_mm} mm pose on a "
                 f"{self.gauge} G {self.length_mm} mm needle"
             )
+        self._rest_at(pose)
+
+    def _rest_at(self, pose: NeedlePose) -> None:
+        """The needle on the skin at ``pose``: no track, outside, every warning re-armed."""
         self._pose = pose
         self._track = None
         self._state = OUTSIDE

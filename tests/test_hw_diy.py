@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import io
 import json
-import sys
 import time
-import tracemalloc
-from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -37,17 +33,9 @@ from hardware.diy_tracker import DiyTracker
 from hardware.motion import plausible_path
 from hardware.rotations import matrix_to_quat
 from hardware.tracker import TrackerStatus
+from tests.hw_helpers import stream_memory, wait_for
 
 Q = (0.5, 0.5, -0.5, 0.5)
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def assert_poses_match_path(tracker: DiyTracker, n_min: int) -> int:
@@ -263,36 +251,16 @@ def test_ten_minutes_at_250_hz_leaves_memory_flat() -> None:
         for i in range(start, stop):
             tracker.ingest(reads[i % len(reads)], t_s=i * ticks_per_read / rate_hz)
 
-    t0 = time.perf_counter()
-    one_minute = n_reads // minutes
-    feed(0, one_minute)  # warm-up: buffers fill to capacity
-    gc.collect()
-    blocks_before = sys.getallocatedblocks()
-    feed(one_minute, n_reads - one_minute)
-    gc.collect()
-    blocks_growth = sys.getallocatedblocks() - blocks_before
-    tracemalloc.start()
-    try:
-        feed(n_reads - one_minute, n_reads - one_minute + 2 * tracker.capacity)
-        base, _ = tracemalloc.get_traced_memory()
-        feed(n_reads - one_minute + 2 * tracker.capacity, n_reads)
-        now, _ = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    elapsed = time.perf_counter() - t0
-    print(
-        f"10 min at 250 Hz in {elapsed:.1f} s; blocks {blocks_growth:+d}; "
-        f"traced growth over the last {one_minute - 2 * tracker.capacity} reads "
-        f"{(now - base) / 1e3:.1f} kB"
-    )
-    assert abs(blocks_growth) < 5000
+    memory = stream_memory(feed, n_reads, minutes, settle_reads=2 * tracker.capacity)
+    print(memory.summary("DIY: 10 min at 250 Hz"))
+    assert abs(memory.blocks_growth) < 5000
     assert tracker.decoder_stats.frames >= 3 * rate_hz * 60 * minutes * 0.99
     assert tracker.decoder_stats.dropped_frames == 0
     assert len(tracker) == tracker.capacity == 1024
     assert len(tracker._decoder._buf) < 1000
     _, seq = tracker.samples_since(0)
     assert seq == n_reads
-    assert now - base < 1_000_000
+    assert memory.traced_growth_bytes < 1_000_000
 
 
 # --- command line -----------------------------------------------------------------------

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import gc
 import socket
-import sys
 import threading
 import time
-import tracemalloc
 
 import numpy as np
 import pyigtl
@@ -21,15 +18,7 @@ from hardware.igtl_tracker import (
     parse_igtl_url,
 )
 from hardware.motion import plausible_path
-
-
-def _wait(predicate, timeout_s=5.0):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout_s:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    return False
+from tests.hw_helpers import stream_memory, wait_for
 
 
 def _transform(device: str, t_s: float, status: str | None = None) -> pyigtl.TransformMessage:
@@ -115,8 +104,8 @@ def test_end_to_end_poses_missing_device_and_status():
     tracker = IgtlTracker(url, missing_after_s=0.5)
     try:
         tracker.start()
-        assert _wait(lambda: tracker.status == "tracking"), tracker.status_message
-        assert _wait(lambda: len(tracker) > 30)
+        assert wait_for(lambda: tracker.status == "tracking"), tracker.status_message
+        assert wait_for(lambda: len(tracker) > 30)
         sample = tracker.latest()
         assert sample.missing == ()
         for name in ("probe", "needle"):
@@ -128,15 +117,15 @@ def test_end_to_end_poses_missing_device_and_status():
 
         emu.set_missing("needle")
         t_missing = time.monotonic()
-        assert _wait(lambda: tracker.latest().missing == ("needle",))
+        assert wait_for(lambda: tracker.latest().missing == ("needle",))
         assert time.monotonic() - t_missing >= 0.45  # not before the 0.5 s timeout
         assert "needle" not in tracker.latest().tools and tracker.latest().tools["probe"].visible
         emu.set_missing("needle", report=True)  # PLUS v3: sent, with TransformStatus INVALID
-        assert _wait(lambda: "needle" in tracker.latest().tools)
+        assert wait_for(lambda: "needle" in tracker.latest().tools)
         assert tracker.latest().missing == ("needle",)
         assert not tracker.latest().tools["needle"].visible
         emu.set_missing("needle", False)
-        assert _wait(lambda: tracker.latest().missing == ())
+        assert wait_for(lambda: tracker.latest().missing == ())
         assert tracker.connections == 1 and tracker.decoder_stats.crc_errors == 0
     finally:
         tracker.close()
@@ -149,25 +138,25 @@ def test_silent_server_is_connected_stopped_server_is_disconnected_restart_resum
     tracker = IgtlTracker(url, missing_after_s=0.3, reconnect_interval_s=0.2)
     try:
         tracker.start()
-        assert _wait(lambda: tracker.latest() is not None and tracker.latest().missing == ())
+        assert wait_for(lambda: tracker.latest() is not None and tracker.latest().missing == ())
 
         # (a) connected, nothing sent: tools missing after their timeout, link still up
         emu.pause()
         t_pause = time.monotonic()
-        assert _wait(lambda: tracker.latest().missing == ("needle", "probe"))
+        assert wait_for(lambda: tracker.latest().missing == ("needle", "probe"))
         assert time.monotonic() - t_pause >= 0.25
         time.sleep(1.5)  # far longer than any timeout: silence is not a disconnection
         assert tracker.status == "tracking", tracker.status_message
         assert tracker.latest().tools == {} and tracker.connections == 1
         emu.resume()
-        assert _wait(lambda: tracker.latest().missing == ())
+        assert wait_for(lambda: tracker.latest().missing == ())
         assert tracker.connections == 1
 
         # (b) server stopped: disconnected within a bounded time, pose frozen
         before = tracker.latest()
         emu.unplug()
         t_unplug = time.monotonic()
-        assert _wait(lambda: tracker.status == "disconnected", timeout_s=2.0)
+        assert wait_for(lambda: tracker.status == "disconnected", timeout_s=2.0)
         assert time.monotonic() - t_unplug < 0.5
         frozen = tracker.latest()
         assert frozen.stale and set(frozen.tools) == {"probe", "needle"}
@@ -178,7 +167,7 @@ def test_silent_server_is_connected_stopped_server_is_disconnected_restart_resum
         # (c) restarted on the same port: samples resume
         emu.replug()
         t_replug = time.monotonic()
-        assert _wait(lambda: not tracker.latest().stale and tracker.latest().missing == ())
+        assert wait_for(lambda: not tracker.latest().stale and tracker.latest().missing == ())
         assert time.monotonic() - t_replug < 1.5
         assert tracker.status == "tracking" and tracker.connections == 2
     finally:
@@ -222,10 +211,10 @@ def test_server_down_at_start_then_up_and_no_connection_flood():
     emu = IgtlEmulator(rate_hz=100.0, port=port)
     try:
         tracker.start()
-        assert _wait(lambda: tracker.status == "disconnected", timeout_s=2.0)
+        assert wait_for(lambda: tracker.status == "disconnected", timeout_s=2.0)
         assert "cannot connect" in tracker.status_message
         emu.start()
-        assert _wait(lambda: tracker.latest() is not None and tracker.latest().missing == ())
+        assert wait_for(lambda: tracker.latest() is not None and tracker.latest().missing == ())
         assert tracker.status == "tracking"
     finally:
         tracker.close()
@@ -248,7 +237,7 @@ def test_non_igtl_server_is_an_error_with_the_reason():
     tracker = IgtlTracker(f"igtl://127.0.0.1:{port}", reconnect_interval_s=5.0)
     try:
         tracker.start()
-        assert _wait(lambda: tracker.status == "error", timeout_s=2.0)
+        assert wait_for(lambda: tracker.status == "error", timeout_s=2.0)
         assert "header version" in tracker.status_message
     finally:
         tracker.close()
@@ -278,29 +267,9 @@ def test_ten_minutes_at_250_hz_leaves_memory_flat() -> None:
         for i in range(start, stop):
             tracker.ingest(one_second[i % rate_hz], t_s=i / rate_hz)
 
-    t0 = time.perf_counter()
-    one_minute = n_ticks // minutes
-    feed(0, one_minute)  # warm-up: buffers fill to capacity
-    gc.collect()
-    blocks_before = sys.getallocatedblocks()
-    feed(one_minute, n_ticks - one_minute)
-    gc.collect()
-    blocks_growth = sys.getallocatedblocks() - blocks_before
-    tracemalloc.start()
-    try:
-        feed(n_ticks - one_minute, n_ticks - one_minute + 2 * tracker.capacity)
-        base, _ = tracemalloc.get_traced_memory()
-        feed(n_ticks - one_minute + 2 * tracker.capacity, n_ticks)
-        now, _ = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    elapsed = time.perf_counter() - t0
-    print(
-        f"10 min at 250 Hz in {elapsed:.1f} s; blocks {blocks_growth:+d}; "
-        f"traced growth over the last {one_minute - 2 * tracker.capacity} ticks "
-        f"{(now - base) / 1e3:.1f} kB"
-    )
-    assert abs(blocks_growth) < 5000
+    memory = stream_memory(feed, n_ticks, minutes, settle_reads=2 * tracker.capacity)
+    print(memory.summary("OpenIGTLink: 10 min at 250 Hz"))
+    assert abs(memory.blocks_growth) < 5000
     assert tracker.decoder_stats.messages == 2 * n_ticks
     assert tracker.decoder_stats.crc_errors == tracker.decoder_stats.malformed == 0
     assert len(tracker) == tracker.capacity == 1024
@@ -309,4 +278,4 @@ def test_ten_minutes_at_250_hz_leaves_memory_flat() -> None:
     assert seq == n_ticks
     last = tracker.latest()
     assert last.missing == () and last.tools["needle"].device_t_s == pytest.approx(249 / 250)
-    assert now - base < 1_000_000
+    assert memory.traced_growth_bytes < 1_000_000

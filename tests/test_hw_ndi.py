@@ -12,6 +12,7 @@ from hardware.motion import plausible_path
 from hardware.ndi_emulator import NdiEmulator
 from hardware.ndi_tracker import NdiTracker
 from hardware.rotations import matrix_to_quat
+from tests.hw_helpers import wait_for
 
 
 def test_crc_matches_published_values():
@@ -98,15 +99,6 @@ def test_comm_params():
         ndi.comm_params(12345)
 
 
-def _wait(predicate, timeout_s=5.0):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout_s:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
-
-
 @pytest.fixture
 def rig():
     emu = NdiEmulator(rate_hz=60.0)
@@ -135,49 +127,49 @@ def test_end_to_end_handshake_samples_missing_error(rig, reply_format):
     emu, tracker = rig
     tracker.reply_format = reply_format
     tracker.start()
-    assert _wait(lambda: tracker.status == "tracking"), tracker.status_message
+    assert wait_for(lambda: tracker.status == "tracking"), tracker.status_message
     # handshake: RESET, COMM to 115200 (acknowledged on the pty), INIT, ports, TSTART
     assert emu.commands[:3] == ["RESET", "COMM", "INIT"]
     assert emu.baudrate == 115200
     assert all(s == "enabled" for s in emu.port_state.values())
     assert [t.name for t in tracker.tools()] == ["probe", "needle"]
-    assert _wait(lambda: len(tracker) >= 20)
+    assert wait_for(lambda: len(tracker) >= 20)
     samples, _ = tracker.samples_since(0)
     for sample in samples[-10:]:
         _check_poses_match_path(sample)
     assert tracker.rate_hz() > 30.0
 
     emu.set_missing("needle")
-    assert _wait(lambda: tracker.latest().missing == ("needle",))
+    assert wait_for(lambda: tracker.latest().missing == ("needle",))
     needle = tracker.latest().tools["needle"]
     assert needle.visible is False and needle.pose2tracker is None
     assert tracker.latest().tools["probe"].visible
     emu.set_missing("needle", False)
-    assert _wait(lambda: tracker.latest().missing == ())
+    assert wait_for(lambda: tracker.latest().missing == ())
 
     emu.set_error(0x12, "TX" if reply_format == "tx" else "BX")
-    assert _wait(lambda: tracker.status == "error")
+    assert wait_for(lambda: tracker.status == "error")
     assert "ERROR12" in tracker.status_message and "unable to start tracking" in (
         tracker.status_message
     )
     assert tracker.last_error.code == 0x12
     emu.set_error(None, "TX" if reply_format == "tx" else "BX")
-    assert _wait(lambda: tracker.status == "tracking")
+    assert wait_for(lambda: tracker.status == "tracking")
 
 
 def test_unplug_freezes_then_replug_resumes(rig):
     emu, tracker = rig
     tracker.start()
-    assert _wait(lambda: tracker.status == "tracking" and len(tracker) > 5)
+    assert wait_for(lambda: tracker.status == "tracking" and len(tracker) > 5)
     emu.unplug()
-    assert _wait(lambda: tracker.status == "disconnected")
+    assert wait_for(lambda: tracker.status == "disconnected")
     last = tracker.latest()
     assert last.stale and last.tools["probe"].pose2tracker is not None  # frozen, not lost
     time.sleep(0.3)
     assert tracker.status == "disconnected" and tracker.latest() is last
     emu.replug()
-    assert _wait(lambda: tracker.status == "tracking")
-    assert _wait(lambda: not tracker.latest().stale)
+    assert wait_for(lambda: tracker.status == "tracking")
+    assert wait_for(lambda: not tracker.latest().stale)
     assert tracker.connections == 2
     _check_poses_match_path(tracker.latest())
 
@@ -189,10 +181,10 @@ def test_handshake_error_is_reported_with_its_code():
     tracker = NdiTracker(url, reconnect_interval_s=0.1)
     try:
         tracker.start()
-        assert _wait(lambda: tracker.status == "error")
+        assert wait_for(lambda: tracker.status == "error")
         assert "INIT failed: ERROR15 (unable to initialize the system)" in tracker.status_message
         emu.set_error(None, "INIT")
-        assert _wait(lambda: tracker.status == "tracking")
+        assert wait_for(lambda: tracker.status == "tracking")
         # auto-naming: enabled handles in order
         assert tracker.handle_names == {"0A": "probe", "0B": "needle"}
     finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,15 +16,7 @@ from hardware.motion import plausible_path
 from hardware.ndi_emulator import NdiEmulator
 from hardware.ndi_tracker import NdiTracker, RomFileError, parse_rom_option
 from hardware.rotations import matrix_to_quat
-
-
-def _wait(predicate, timeout_s=5.0):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout_s:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
+from tests.hw_helpers import wait_for
 
 
 def _rom(tmp_path: Path, n_bytes: int = 150, name: str = "needle.rom") -> Path:
@@ -146,7 +137,7 @@ def test_passive_tool_end_to_end_through_the_pty(tmp_path: Path) -> None:
     tracker = NdiTracker(url, roms=[("needle", rom)], rate_hz=100.0, reconnect_interval_s=0.1)
     try:
         tracker.start()
-        assert _wait(lambda: tracker.status == "tracking" and len(tracker) >= 10), (
+        assert wait_for(lambda: tracker.status == "tracking" and len(tracker) >= 10), (
             tracker.status_message
         )
         assert tracker.handle_names == {"01": "needle", "0A": "probe"}
@@ -164,12 +155,12 @@ def test_passive_tool_end_to_end_through_the_pty(tmp_path: Path) -> None:
             np.testing.assert_allclose(pose[:3, 3], truth[name][:3, 3], atol=0.0051)
             np.testing.assert_allclose(matrix_to_quat(pose), matrix_to_quat(truth[name]), atol=1e-4)
         emu.set_missing("needle")
-        assert _wait(lambda: tracker.latest().missing == ("needle",))
+        assert wait_for(lambda: tracker.latest().missing == ("needle",))
         # a power cycle forgets the definition: the next handshake writes it again
         emu.unplug()
-        assert _wait(lambda: tracker.status == "disconnected")
+        assert wait_for(lambda: tracker.status == "disconnected")
         emu.replug()
-        assert _wait(lambda: tracker.connections == 2 and tracker.status == "tracking")
+        assert wait_for(lambda: tracker.connections == 2 and tracker.status == "tracking")
         assert emu.sroms["01"][:150] == rom.read_bytes()
     finally:
         tracker.close()
@@ -183,7 +174,7 @@ def test_pvwr_error_names_the_rom_file(tmp_path: Path) -> None:
     tracker = NdiTracker(url, roms=[("needle", rom)], reconnect_interval_s=0.1)
     try:
         tracker.start()
-        assert _wait(lambda: tracker.status == "error"), tracker.status_message
+        assert wait_for(lambda: tracker.status == "error"), tracker.status_message
         message = tracker.status_message
         assert f"tool definition {rom}: PVWR to handle 01 at address 0x0080 failed" in message
         assert "ERROR23 (command parameter out of range)" in message

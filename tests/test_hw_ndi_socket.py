@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import time
 
 import numpy as np
 import pytest
@@ -14,15 +13,7 @@ from hardware.motion import plausible_path
 from hardware.ndi_emulator import NdiEmulator
 from hardware.ndi_tracker import NdiTracker
 from hardware.rotations import matrix_to_quat
-
-
-def _wait(predicate, timeout_s=5.0):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout_s:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
+from tests.hw_helpers import wait_for
 
 
 @pytest.mark.parametrize("reply_format", ["tx", "bx"])
@@ -33,7 +24,7 @@ def test_tracker_over_a_socket_end_to_end(reply_format: str) -> None:
     tracker = NdiTracker(url, rate_hz=100.0, reply_format=reply_format, reconnect_interval_s=0.1)
     try:
         tracker.start()
-        assert _wait(lambda: tracker.status == "tracking" and len(tracker) >= 20), (
+        assert wait_for(lambda: tracker.status == "tracking" and len(tracker) >= 20), (
             tracker.status_message
         )
         # COMM to 115200 is acknowledged even though a socket has no baud rate
@@ -52,11 +43,11 @@ def test_tracker_over_a_socket_end_to_end(reply_format: str) -> None:
         assert tracker.frames_dropped == 0 and tracker.replies_malformed == 0
         # pulling the (network) cable freezes the pose; plugging back resumes on the same URL
         emu.unplug()
-        assert _wait(lambda: tracker.status == "disconnected")
+        assert wait_for(lambda: tracker.status == "disconnected")
         assert tracker.latest().stale
         emu.replug()
         assert emu.url == url
-        assert _wait(lambda: tracker.status == "tracking" and not tracker.latest().stale)
+        assert wait_for(lambda: tracker.status == "tracking" and not tracker.latest().stale)
         assert tracker.connections == 2
     finally:
         tracker.close()

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import gc
-import sys
-import time
-import tracemalloc
-
 import pytest
 
 from hardware import ndi_protocol as ndi
 from hardware.ndi_emulator import NdiEmulator
 from hardware.ndi_tracker import NdiTracker
+from tests.hw_helpers import stream_memory
 
 
 def _one_second_of_replies(rate_hz: int, reply_format: str) -> list[bytes]:
@@ -53,29 +49,9 @@ def test_ten_minutes_at_250_hz_leaves_memory_flat() -> None:
         for i in range(start, stop):
             tracker.ingest(replies[i % rate_hz], t_s=i / rate_hz)
 
-    t0 = time.perf_counter()
-    one_minute = n_reads // minutes
-    feed(0, one_minute)  # warm-up: buffers fill to capacity
-    gc.collect()
-    blocks_before = sys.getallocatedblocks()
-    feed(one_minute, n_reads - one_minute)
-    gc.collect()
-    blocks_growth = sys.getallocatedblocks() - blocks_before
-    tracemalloc.start()
-    try:
-        feed(n_reads - one_minute, n_reads - one_minute + 2 * tracker.capacity)
-        base, _ = tracemalloc.get_traced_memory()
-        feed(n_reads - one_minute + 2 * tracker.capacity, n_reads)
-        now, _ = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    elapsed = time.perf_counter() - t0
-    print(
-        f"NDI {reply_format.upper()}: 10 min at 250 Hz in {elapsed:.1f} s; blocks "
-        f"{blocks_growth:+d}; traced growth over the last "
-        f"{one_minute - 2 * tracker.capacity} replies {(now - base) / 1e3:.1f} kB"
-    )
-    assert abs(blocks_growth) < 5000
+    memory = stream_memory(feed, n_reads, minutes, settle_reads=2 * tracker.capacity)
+    print(memory.summary(f"NDI {reply_format.upper()}: 10 min at 250 Hz"))
+    assert abs(memory.blocks_growth) < 5000
     assert tracker.replies_tracked == n_reads
     assert tracker.replies_malformed == 0 and tracker.frames_dropped == 0
     _, seq = tracker.samples_since(0)
@@ -86,7 +62,7 @@ def test_ten_minutes_at_250_hz_leaves_memory_flat() -> None:
     last = tracker.latest()
     assert set(last.tools) == {"probe", "needle"} and last.missing == ()
     assert last.tools["probe"].device_t_s == pytest.approx((rate_hz - 1) / rate_hz)
-    assert now - base < 1_000_000
+    assert memory.traced_growth_bytes < 1_000_000
 
 
 def test_ingest_splits_errors_garbage_and_binary_replies() -> None:
