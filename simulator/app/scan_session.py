@@ -7,7 +7,10 @@ turns them into the frame requests the B-mode engine computes. The needle
 moves through ``NeedleKinematics`` (pivot at the skin, resisted redirects,
 bone stops), the injectate spreads through ``Injection``, and every contact,
 tissue and injection event goes to one ``EventLog`` for the GUI and the
-scoring. No widgets here: the same session runs headless.
+scoring. Every intent is reported to ``journal`` when one is set
+(``simulator.app.session_journal``), with the one clock time it happened at,
+so an attempt recorded live replays exactly. No widgets here: the same
+session runs headless.
 """
 
 from __future__ import annotations
