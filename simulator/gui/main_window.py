@@ -335,7 +335,7 @@ class MainWindow(QMainWindow):
         """Menus: Attempt (mode, trainee, instructor) and Records (other dialogs)."""
         menu = self.menuBar().addMenu("&Attempt")
         menu.addAction("Start / finish attempt\tF9", self.toggle_attempt)
-        menu.addAction("Grade of the last attempt…\tG", self.score_panel.open_grade_dialog)
+        menu.addAction("Grade of the last attempt…\tG", self.open_grade)
         for mode, title in (("practice", "Practice"), ("exam", "Exam…"), ("demo", "Demo")):
             menu.addAction(f"{title} mode", lambda m=mode: self.modes.request_mode(m))
         menu.addSeparator()
@@ -493,7 +493,7 @@ class MainWindow(QMainWindow):
             "labels": lambda: self.set_labels_visible(not self.labels_visible),
             "target": lambda: self.set_target_visible(not self.target_visible),
             "attempt": self.toggle_attempt,
-            "grade": self.score_panel.open_grade_dialog,
+            "grade": self.open_grade,
             "calipers": lambda: self.action_calipers.trigger(),
             "save_image": self.save_image_dialog,
             "presentation": lambda: self.action_presentation.trigger(),
@@ -987,6 +987,11 @@ class MainWindow(QMainWindow):
         self._fresh_tissue()  # the next attempt must not inherit this one's injectate
         if self.attempts.scoring_error:
             self.show_error(self.attempts.scoring_error)
+
+    def open_grade(self) -> None:
+        """The whole grade of the last attempt in its own window (G)."""
+        if self.score_panel.open_grade_dialog() is None:
+            self._notice("No graded attempt yet: F9 starts one, F9 again finishes it.")
 
     def _fresh_tissue(self) -> None:
         """Needle out, no injectate, no track: the tissue as the scene made it."""

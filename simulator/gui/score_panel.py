@@ -148,6 +148,8 @@ class ScorePanel(QWidget):
         what = "complete" if result.status == "complete" else "incomplete (abandoned)"
         self.state.setText(f"Attempt {result.attempt_id} ({result.mode}) {what}; saved.")
         g = result.grade_dict
+        if self.grade_dialog is not None and self.grade_dialog.isVisible():
+            self.grade_dialog.show_result(result)  # an open window follows the last attempt
         if g is None:
             self.verdict.setText("Not graded" if result.mode != "demo" else "Demonstration")
             self.verdict.setStyleSheet("font-size: 14pt; font-weight: bold;")
@@ -157,8 +159,6 @@ class ScorePanel(QWidget):
         colour = PASS_COLOUR if g["passed"] else ERROR_COLOUR.name()
         self.verdict.setStyleSheet(f"font-size: 14pt; font-weight: bold; color: {colour};")
         self._show_grade(g)
-        if self.grade_dialog is not None and self.grade_dialog.isVisible():
-            self.grade_dialog.show_result(result)
 
     def _show_grade(self, grade: dict | None) -> None:
         fill_grade_table(self.table, grade)
