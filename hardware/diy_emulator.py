@@ -49,6 +49,7 @@ from hardware.diy_protocol import (
     ToolInfo,
     encode_frame,
 )
+from hardware.emulator_thread import EmulatorThread, listen_local
 from hardware.motion import needle_depth_mm, plausible_path
 from hardware.pty_pair import close_fds, open_pty_at
 from hardware.rotations import matrix_to_quat
@@ -58,7 +59,7 @@ TOOL_IDS = {"probe": 0, "needle": 1}
 FIRMWARE = "emulator-1.0.0"
 
 
-class DiyEmulator:
+class DiyEmulator(EmulatorThread):
     """Software DIY tracker.
 
     Parameters
@@ -102,9 +103,8 @@ class DiyEmulator:
         self.corrupt_fraction = float(corrupt_fraction)
         self.orientation_only = orientation_only
         self._rng = random.Random(seed)
+        super().__init__()  # the worker thread and its stop event
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._plugged = False
         self._seq = 0
         self._buttons = -1
@@ -122,36 +122,19 @@ class DiyEmulator:
         self._client: socket.socket | None = None
 
     # --- lifecycle -------------------------------------------------------
-    def start(self) -> str:
-        """Plug in and start streaming; returns the URL to connect to."""
-        if self._thread is not None:
-            return self.url
+    def _open(self) -> None:
+        """Plug in (``start``): a pty behind a fresh folder, or the socket server."""
         if self.transport == "pty":
             self._dir = Path(tempfile.mkdtemp(prefix="diy-emulator-"))
             self.url = str(self._dir / "diy-tracker")
         self._plug()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="DiyEmulator", daemon=True)
-        self._thread.start()
-        return self.url
 
-    def stop(self) -> None:
-        """Stop streaming, unplug, remove the pty symlink folder. Idempotent."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(2.0)
-            self._thread = None
+    def _close(self) -> None:
+        """Unplug and remove the pty symlink folder (``stop``)."""
         self.unplug()
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
-
-    def __enter__(self) -> DiyEmulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def plugged(self) -> bool:
@@ -187,10 +170,7 @@ class DiyEmulator:
                 os.set_blocking(master, False)
                 self._master, self._slave = master, slave
             else:
-                server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                server.bind(("127.0.0.1", self.port))
-                server.listen(1)
+                server = listen_local(self.port)
                 server.setblocking(False)
                 self.port = server.getsockname()[1]
                 self.url = f"socket://127.0.0.1:{self.port}"

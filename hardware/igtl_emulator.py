@@ -24,6 +24,7 @@ from functools import partial
 import numpy as np
 import pyigtl
 
+from hardware.emulator_thread import EmulatorThread
 from hardware.motion import plausible_path
 
 DEFAULT_DEVICES = {"probe": "ProbeToTracker", "needle": "NeedleToTracker"}
@@ -36,7 +37,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class IgtlEmulator:
+class IgtlEmulator(EmulatorThread):
     """OpenIGTLink TRANSFORM server.
 
     Parameters
@@ -78,9 +79,8 @@ class IgtlEmulator:
         self._reported: set[str] = set()
         self._paused = False
         self._server: pyigtl.OpenIGTLinkServer | None = None
+        super().__init__()  # the worker thread and its stop event
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._t0 = 0.0
         self._saved_handlers: dict[int, object] = {}
 
@@ -89,33 +89,16 @@ class IgtlEmulator:
         """``igtl://127.0.0.1:PORT`` (valid after :meth:`start`)."""
         return f"igtl://127.0.0.1:{self.port}"
 
-    def start(self) -> str:
-        """Start the server and the sender; return the URL to connect to."""
-        if self._thread is not None:
-            return self.url
+    def _open(self) -> None:
+        """Start the server on its port (a free one by default) and the clock (``start``)."""
         if self.port is None:
             self.port = free_port()
         self._open_server()
         self._t0 = self.clock()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="IgtlEmulator", daemon=True)
-        self._thread.start()
-        return self.url
 
-    def stop(self) -> None:
-        """Stop sending and close the server. Idempotent."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(2.0)
-            self._thread = None
+    def _close(self) -> None:
+        """Close the server (``stop``)."""
         self._close_server()
-
-    def __enter__(self) -> IgtlEmulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def unplug(self) -> None:
         """Stop the server (clients see the connection drop)."""

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from hardware import ndi_protocol as ndi
+from hardware.emulator_thread import EmulatorThread, listen_local
 from hardware.motion import plausible_path
 from hardware.pty_pair import close_fds, open_pty_at
 from hardware.rotations import matrix_to_quat
@@ -50,7 +51,7 @@ PASSIVE_HANDLES = tuple(f"{n:02X}" for n in range(1, 10))
 _PHSR_STATUS = {"allocated": 0x000, "occupied": 0x001, "initialized": 0x011, "enabled": 0x031}
 
 
-class NdiEmulator:
+class NdiEmulator(EmulatorThread):
     """Emulated NDI device on a pty pair or a TCP socket.
 
     Parameters
@@ -114,6 +115,7 @@ class NdiEmulator:
         self.baudrate = ndi.DEFAULT_BAUD
         self.commands: list[str] = []  # names received, newest last (bounded)
         self.connections = 0  # socket clients accepted
+        super().__init__()  # the worker thread and its stop event
         self._lock = threading.Lock()
         self._missing: set[str] = set()
         self._errors: dict[str, int] = {}
@@ -122,8 +124,6 @@ class NdiEmulator:
         self._server: socket.socket | None = None
         self._client: socket.socket | None = None
         self._dir: Path | None = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
         self._t0 = 0.0
         self._reset_state()
 
@@ -139,36 +139,19 @@ class NdiEmulator:
             raise RuntimeError("NdiEmulator: call start() first")
         return str(self._dir / "ndi")
 
-    def start(self) -> str:
-        """Open the pty (or listen on the socket), start answering, return the URL."""
-        if self._thread is not None:
-            return self.url
+    def _open(self) -> None:
+        """Open the pty (or listen on the socket) and power up the clock (``start``)."""
         if self.transport == "pty":
             self._dir = Path(tempfile.mkdtemp(prefix="ndi-emulator-"))
         self._plug()
         self._t0 = self.clock()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="NdiEmulator", daemon=True)
-        self._thread.start()
-        return self.url
 
-    def stop(self) -> None:
-        """Stop answering and remove the pty / close the socket. Idempotent."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(2.0)
-            self._thread = None
+    def _close(self) -> None:
+        """Remove the pty / close the socket (``stop``)."""
         self._unplug()
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
-
-    def __enter__(self) -> NdiEmulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def unplug(self) -> None:
         """Pull the cable: the pty (or the socket) goes away, the client's reads fail."""
@@ -234,10 +217,7 @@ class NdiEmulator:
             with self._lock:
                 self._master, self._slave = master, slave
             return
-        server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind(("127.0.0.1", self.port))
-        server.listen(1)
+        server = listen_local(self.port)
         self.port = server.getsockname()[1]
         with self._lock:
             self._server = server
