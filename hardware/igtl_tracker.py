@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import socket
 import struct
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -260,8 +259,6 @@ class IgtlTracker(Tracker):
         self.keepalive_s = float(keepalive_s)
         self.connections = 0
         self._decoder = IgtlStreamDecoder(check_crc=check_crc)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._last: dict[str, ToolSample] = {}
         self._connected_t: float | None = None
         self._published_missing: tuple[str, ...] | None = None
@@ -271,19 +268,11 @@ class IgtlTracker(Tracker):
     # --- Tracker interface -------------------------------------------------
     def start(self) -> None:
         """Connect (in the background) and start receiving. Idempotent."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._set_status(TrackerStatus.CONNECTING, f"connecting to {self.url}")
-        self._thread = threading.Thread(target=self._run, name="IgtlTracker", daemon=True)
-        self._thread.start()
+        self._start_worker(self._run, "IgtlTracker", f"connecting to {self.url}")
 
     def stop(self) -> None:
         """Stop receiving and close the connection. Idempotent."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(self.connect_timeout_s + 1.0)
-        self._thread = None
+        self._stop_worker(self.connect_timeout_s + 1.0)
         self._set_status(TrackerStatus.STOPPED, "")
 
     def tools(self) -> list[ToolDescription]:

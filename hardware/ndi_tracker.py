@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -202,28 +201,16 @@ class NdiTracker(Tracker):
         self.replies_malformed = 0  # CRC-valid replies that did not parse
         self._framer = ndi.ReplyFramer()
         self._port: serial.SerialBase | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.device_info = {"protocol": "ndi", "url": url}
 
     # --- Tracker ---------------------------------------------------------
     def start(self) -> None:
         """Open the port and start tracking in the background. Idempotent."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._set_status(TrackerStatus.CONNECTING, f"opening {self.url}")
-        self._thread = threading.Thread(
-            target=self._run, name=f"NdiTracker({self.url})", daemon=True
-        )
-        self._thread.start()
+        self._start_worker(self._run, f"NdiTracker({self.url})", f"opening {self.url}")
 
     def stop(self) -> None:
         """Stop tracking (TSTOP when possible) and close the port. Idempotent."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(3.0)
-        self._thread = None
+        self._stop_worker(3.0)
         self._close_port()
         self._set_status(TrackerStatus.STOPPED, "")
 

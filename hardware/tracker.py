@@ -191,8 +191,30 @@ class Tracker(ABC):
         self._status_message = ""
         self.clock = clock
         self.device_info: dict[str, Any] = {}
+        # the reading thread of a tracker that runs one (_start_worker / _stop_worker)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     # --- lifecycle -------------------------------------------------------
+    def _start_worker(self, run: Callable[[], None], name: str, message: str) -> None:
+        """Run ``run`` on a daemon reading thread, status ``connecting`` (``message``).
+
+        Nothing happens while the thread is alive (``start`` is idempotent).
+        """
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._set_status(TrackerStatus.CONNECTING, message)
+        self._thread = threading.Thread(target=run, name=name, daemon=True)
+        self._thread.start()
+
+    def _stop_worker(self, join_s: float) -> None:
+        """Ask the reading thread to end and wait up to ``join_s`` for it (not from itself)."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(join_s)
+        self._thread = None
+
     @abstractmethod
     def start(self) -> None:
         """Open the device (in the background when it is slow) and start tracking."""
