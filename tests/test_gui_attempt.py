@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QCoreApplication, QEvent, Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import Qt
 
 from simulator.gui.keymap import BINDINGS, help_groups
 from simulator.gui.main_window import MainWindow
 from simulator.records import RecordStore
+from tests.gui_helpers import dispose
 
 SCENE = "knee_suprapatellar_recess"
 
@@ -29,12 +29,6 @@ def gui_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         mp.setenv("INJECTION_SIM_CACHE", str(root / "cache"))
         mp.setenv("INJECTION_SIM_SETTINGS", str(root / "settings.ini"))
         yield root
-
-
-def _dispose(win: QWidget) -> None:
-    win.close()
-    win.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 @pytest.fixture
@@ -52,7 +46,7 @@ def window(qtbot, gui_env: Path, db: Path) -> Iterator[MainWindow]:
     assert win.scene is not None and win.scene.spec.name == SCENE, win.status_text()
     qtbot.waitUntil(lambda: win.attempts.scorer_ready, timeout=30_000)
     yield win
-    _dispose(win)
+    dispose(win)
 
 
 def _key(qtbot, win: MainWindow, key: Qt.Key) -> None:
@@ -194,7 +188,7 @@ def test_closing_mid_attempt_leaves_it_incomplete_with_its_samples(
         qtbot.wait(60)
     attempt_id = win.attempts.attempt_id
     assert attempt_id is not None
-    _dispose(win)
+    dispose(win)
     rows = _read(db, "SELECT status, ended_at FROM attempts WHERE id = ?", attempt_id)
     assert rows[0][0] == "incomplete" and rows[0][1] is not None
     n = _read(db, "SELECT COUNT(*) FROM samples WHERE attempt_id = ?", attempt_id)[0][0]
@@ -227,7 +221,7 @@ def test_interrupted_attempts_reported_at_start(qtbot, gui_env: Path, db: Path) 
         assert "1 interrupted attempt recovered as incomplete" in win.status_text()
         assert win.attempts.store.attempt(attempt_id).status == "incomplete"
     finally:
-        _dispose(win)
+        dispose(win)
 
 
 def test_records_menu_lists_results_replay_and_quiz(window: MainWindow) -> None:

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QCoreApplication, QEvent, Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import Qt
 
 from simulator.gui.main_window import MainWindow
 from simulator.gui.mode_control import LOCKED_MESSAGE
 from simulator.gui.mode_dialogs import ExamSetup, check_new_pin
 from simulator.gui.score_panel import format_clock
 from simulator.needle_events import NeedleEvent
+from tests.gui_helpers import dispose
 
 SCENE = "knee_suprapatellar_recess"
 INSTRUCTOR, PIN = "Dr Lee", "2468"
@@ -58,12 +58,6 @@ class Prompts:
         return self.setup
 
 
-def _dispose(win: QWidget) -> None:
-    win.close()
-    win.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-
-
 @pytest.fixture
 def window(qtbot, gui_env: Path, tmp_path: Path, monkeypatch) -> Iterator[MainWindow]:
     monkeypatch.setenv("INJECTION_SIM_DB", str(tmp_path / "records.sqlite"))
@@ -74,7 +68,7 @@ def window(qtbot, gui_env: Path, tmp_path: Path, monkeypatch) -> Iterator[MainWi
     win.modes.prompts = Prompts()  # type: ignore[assignment]
     qtbot.waitUntil(lambda: win.attempts.scorer_ready, timeout=30_000)
     yield win
-    _dispose(win)
+    dispose(win)
 
 
 @pytest.fixture

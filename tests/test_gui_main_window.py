@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QCoreApplication, QEvent, Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import Qt
 
 from simulator.gui.keymap import BINDINGS
 from simulator.gui.main_window import WINDOW_TITLE, MainWindow
 from simulator.image_labels import label_image, section_of
+from tests.gui_helpers import dispose
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +27,6 @@ def scene_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield root
 
 
-def _dispose(win: QWidget) -> None:
-    """Close and delete a window now, while the X server is still there."""
-    win.close()
-    win.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-
-
 @pytest.fixture
 def window(qtbot, scene_cache: Path) -> Iterator[MainWindow]:
     """A shown main window on the default scene, loading and rendering synchronously."""
@@ -41,7 +34,7 @@ def window(qtbot, scene_cache: Path) -> Iterator[MainWindow]:
     win.show()
     qtbot.waitExposed(win)
     yield win
-    _dispose(win)
+    dispose(win)
 
 
 def _key(qtbot, win: MainWindow, key: Qt.Key, mod=Qt.KeyboardModifier.NoModifier) -> None:
@@ -318,14 +311,14 @@ def test_settings_are_remembered(qtbot, scene_cache: Path) -> None:
     qtbot.waitExposed(win)
     win.apply_preset("nerve")
     win.skin_slider.setValue(60)
-    _dispose(win)
+    dispose(win)
     again = MainWindow(synchronous=True)
     try:
         assert again.scene.spec.name == "phantom_cyst"
         assert again.session.preset == "nerve"
         assert again.anatomy_view.skin_opacity == pytest.approx(0.6)
     finally:
-        _dispose(again)
+        dispose(again)
 
 
 def test_a_vanished_last_scene_falls_back_to_the_default(
@@ -337,7 +330,7 @@ def test_a_vanished_last_scene_falls_back_to_the_default(
         assert win.scene is not None and win.scene.spec.name == "demo_msk"
         assert "gone.toml" in win.status_text()
     finally:
-        _dispose(win)
+        dispose(win)
 
 
 def test_background_threads_deliver_the_latest_pose(qtbot, scene_cache: Path) -> None:
@@ -351,7 +344,7 @@ def test_background_threads_deliver_the_latest_pose(qtbot, scene_cache: Path) ->
         lambda: win.frame is not None and win.frame.probe2world[0, 3] == pytest.approx(x_last),
         timeout=10_000,
     )
-    _dispose(win)
+    dispose(win)
 
 
 def _scene_path(name: str) -> Path:

@@ -12,7 +12,6 @@ import pytest
 
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import QCoreApplication, QEvent
-from PySide6.QtWidgets import QWidget
 
 from hardware.ndi_emulator import NdiEmulator
 from hardware.sources import ManualSource
@@ -24,6 +23,7 @@ from simulator.gui.tracker_dialog import (
     pose_from_offset,
 )
 from simulator.gui.tracking_control import attach_tracking, tracking_of
+from tests.gui_helpers import dispose
 
 SCENE = "knee_suprapatellar_recess"
 
@@ -40,12 +40,6 @@ def gui_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield root
 
 
-def _dispose(win: QWidget) -> None:
-    win.close()
-    win.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-
-
 @pytest.fixture
 def window(qtbot, gui_env: Path) -> Iterator[MainWindow]:
     win = MainWindow(scene=SCENE, synchronous=True, remember=False)
@@ -59,7 +53,7 @@ def window(qtbot, gui_env: Path) -> Iterator[MainWindow]:
     control = tracking_of(win)
     if control is not None:
         control.close()
-    _dispose(win)
+    dispose(win)
 
 
 def _rot_z(deg: float) -> np.ndarray:
