@@ -325,14 +325,15 @@ class ReplayWindow(QMainWindow):
             (self.last_button, QStyle.StandardPixmap.SP_MediaSkipForward),
         ):
             button.setIcon(style.standardIcon(icon))
-        for w in (
+        #: The frame navigation buttons (enabled once the replay is loaded).
+        self.transport_buttons = (
             self.first_button,
             self.back_button,
             self.play_button,
             self.forward_button,
             self.last_button,
-            self.speed_combo,
-        ):
+        )
+        for w in (*self.transport_buttons, self.speed_combo):
             transport.addWidget(w)
         transport.addWidget(self.time_label, 1)
         self.slider = EventSlider()
@@ -385,9 +386,8 @@ class ReplayWindow(QMainWindow):
         self.forward_button.clicked.connect(lambda: self.step(1))
         self.play_button.toggled.connect(self._play_toggled)
         self.speed_combo.currentIndexChanged.connect(lambda _i: self._restart_clock())
-        for w in (self.first_button, self.back_button, self.play_button, self.forward_button):
+        for w in self.transport_buttons:
             w.setEnabled(False)
-        self.last_button.setEnabled(False)
 
         self._check_integrity()
         if replay_factory is None:
@@ -442,13 +442,7 @@ class ReplayWindow(QMainWindow):
         self.slider.setValue(0)
         self.slider.blockSignals(False)
         self.slider.setEnabled(True)
-        for w in (
-            self.first_button,
-            self.back_button,
-            self.play_button,
-            self.forward_button,
-            self.last_button,
-        ):
+        for w in self.transport_buttons:
             w.setEnabled(True)
         self._fill_events()
         self._update_time_label()
