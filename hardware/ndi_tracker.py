@@ -26,6 +26,7 @@ from pathlib import Path
 import serial
 
 from hardware import ndi_protocol as ndi
+from hardware.serial_link import close_port
 from hardware.tracker import (
     DEFAULT_CAPACITY,
     TOOL_KINDS,
@@ -314,11 +315,7 @@ class NdiTracker(Tracker):
 
     def _close_port(self) -> None:
         port, self._port = self._port, None
-        if port is not None:
-            try:
-                port.close()
-            except (serial.SerialException, OSError):
-                pass
+        close_port(port)
 
     def _read_frame(self, deadline: float) -> tuple[ndi.Frame, float]:
         port = self._port

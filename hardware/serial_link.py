@@ -151,11 +151,7 @@ class SerialLink:
     def _close_port(self) -> None:
         with self._port_lock:
             port, self._port = self._port, None
-        if port is not None:
-            try:
-                port.close()
-            except (serial.SerialException, OSError):
-                pass
+        close_port(port)
 
     def _open(self) -> bool:
         try:
@@ -206,3 +202,12 @@ class SerialLink:
                     self._set_status("error", f"{self.url}: message handler failed: {exc!r}")
                     continue
                 self._latencies_s.append(time.perf_counter() - t0)
+
+
+def close_port(port: serial.SerialBase | None) -> None:
+    """Close a serial port that may already be gone (unplugged): errors are ignored."""
+    if port is not None:
+        try:
+            port.close()
+        except (serial.SerialException, OSError):
+            pass
