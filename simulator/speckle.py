@@ -19,19 +19,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
-from simulator.tissues import TEXTURE_KINDS
+from simulator.textures import (  # noqa: F401  (re-exported)
+    TEXTURE_KINDS,
+    TEXTURE_TILE_SHAPE,
+    TEXTURE_VOXEL_MM,
+    _smooth_periodic,
+    make_textures,
+)
 
 #: Speckle tile: shape (power of two per axis) and voxel size, mm.
 SPECKLE_TILE_SHAPE = (128, 128, 128)
 SPECKLE_VOXEL_MM = 0.05
 #: Smoothing of the scatterer field, tile voxels (Gaussian sigma).
 SPECKLE_SMOOTH_VOX = 1.5
-
-#: Texture tiles: (across, across, along) shape and voxel sizes, mm.
-TEXTURE_TILE_SHAPE = (128, 128, 32)
-TEXTURE_VOXEL_MM = (0.05, 0.05, 0.4)
 
 
 @dataclass(frozen=True)
@@ -67,70 +68,6 @@ def _oblique_rotation(rng: np.random.Generator) -> np.ndarray:
     return q
 
 
-def _smooth_periodic(field: np.ndarray, sigma: tuple[float, float, float]) -> np.ndarray:
-    return ndimage.gaussian_filter(field, sigma=sigma, mode="wrap")
-
-
-def _normalise_mean(tile: np.ndarray) -> np.ndarray:
-    tile = np.maximum(tile, 0.0)
-    return (tile / tile.mean()).astype(np.float32)
-
-
-def _fibrillar(rng: np.random.Generator) -> np.ndarray:
-    """Tendon/ligament: packed fibril bundles, long along the fibre axis."""
-    g = _smooth_periodic(rng.standard_normal(TEXTURE_TILE_SHAPE), (1.2, 1.2, 2.5))
-    g /= g.std()
-    # bright, long fibril lines separated by thin dark gaps
-    return _normalise_mean(np.minimum(np.exp(1.1 * g), 8.0))
-
-
-def _fascicular(rng: np.random.Generator) -> np.ndarray:
-    """Nerve: round dark fascicles (0.3-0.8 mm) in bright epineurium."""
-    na, nb, _nc = TEXTURE_TILE_SHAPE
-    va, vb, _ = TEXTURE_VOXEL_MM
-    n_fasc = 60
-    centres = rng.uniform(0, 1, (n_fasc, 2)) * (na * va, nb * vb)
-    radii = rng.uniform(0.2, 0.45, n_fasc)
-    a = (np.arange(na) + 0.5) * va
-    b = (np.arange(nb) + 0.5) * vb
-    aa, bb = np.meshgrid(a, b, indexing="ij")
-    inside = np.zeros((na, nb), dtype=bool)
-    period = np.array([na * va, nb * vb])
-    for (ca, cb), rad in zip(centres, radii, strict=True):
-        da = (aa - ca + period[0] / 2) % period[0] - period[0] / 2
-        db = (bb - cb + period[1] / 2) % period[1] - period[1] / 2
-        inside |= da * da + db * db < rad * rad
-    section = np.where(inside, 0.12, 2.5)
-    section = ndimage.gaussian_filter(section, 0.8, mode="wrap")
-    along = 1.0 + 0.15 * _smooth_periodic(rng.standard_normal(TEXTURE_TILE_SHAPE), (1, 1, 2))
-    return _normalise_mean(section[:, :, None] * along)
-
-
-def _perimysium(rng: np.random.Generator) -> np.ndarray:
-    """Muscle: dark fascicles with bright perimysial septa along the fibres."""
-    g = _smooth_periodic(rng.standard_normal(TEXTURE_TILE_SHAPE), (3.0, 3.0, 4.0))
-    g /= g.std()
-    # septa are where the smooth field crosses zero: thin bright sheets
-    ridge = np.exp(-((g / 0.18) ** 2))
-    return _normalise_mean(0.45 + 3.5 * ridge)
-
-
-def _septa(rng: np.random.Generator) -> np.ndarray:
-    """Fat: dark lobules bounded by thin bright septa, roughly in sheets."""
-    g = _smooth_periodic(rng.standard_normal(TEXTURE_TILE_SHAPE), (6.0, 2.0, 1.2))
-    g /= g.std()
-    ridge = np.exp(-((g / 0.15) ** 2))
-    return _normalise_mean(0.35 + 4.0 * ridge)
-
-
-_GENERATORS = {
-    "fibrillar": _fibrillar,
-    "fascicular": _fascicular,
-    "perimysium": _perimysium,
-    "septa": _septa,
-}
-
-
 def make_scatterer_field(seed: int) -> ScattererField:
     """Build the scatterer field and textures for a scene seed.
 
@@ -150,13 +87,7 @@ def make_scatterer_field(seed: int) -> ScattererField:
     speckle = (re + 1j * im).astype(np.complex64)
     speckle /= np.sqrt(np.mean(np.abs(speckle) ** 2))
     rotation = _oblique_rotation(rng)
-    tiles = []
-    for kind in TEXTURE_KINDS:
-        gen = _GENERATORS.get(kind)
-        tiles.append(
-            gen(rng).astype(np.float32) if gen else np.ones(TEXTURE_TILE_SHAPE, dtype=np.float32)
-        )
-    textures = np.stack(tiles).ravel()
+    textures = make_textures(rng)
     return ScattererField(speckle=speckle.ravel(), rotation=rotation, textures=textures)
 
 
