@@ -9,6 +9,8 @@ Commands:
 - ``scenes``: list the procedure library (``--json``);
 - ``check-scene FILE``: validate a scene file and run the procedure checks;
 - ``gallery --out DIR``: every procedure's canonical view, labelled;
+- ``appearance --out DIR``: every tissue in long and short axis, with its
+  textbook appearance (``DIR.md``);
 - ``attempt --scene NAME --trajectory FILE --trainee NAME``: run a trajectory
   file headless, store it as an attempt, print the grade and metrics;
 - ``results``: the stored attempts (table, JSON or a class CSV);
@@ -156,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("gallery", help="render each procedure's canonical view with labels")
     g.add_argument("--out", required=True, type=Path, help="output folder (PNGs + index.html)")
     g.add_argument("--scene", nargs="+", metavar="NAME", help="only these scenes")
+    from simulator.app.appearance import add_parser as add_appearance_command
+
+    add_appearance_command(sub)
     _add_records_commands(sub)
     from hardware.commands import add_parsers as add_hardware_commands
 
@@ -226,6 +231,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from simulator.app.render_command import run_render
 
             return run_render(args)
+        if args.command == "appearance":
+            from simulator.app.appearance import run_appearance
+
+            return run_appearance(args)
         if args.command == "bench":
             from simulator.app.bench import run_bench
 
