@@ -43,7 +43,7 @@ from scenes.voxelize import (
 from simulator.volume import NORMAL_SIGMA_VOX, AcousticVolume
 
 #: Bump whenever the stored volume changes meaning or layout.
-CACHE_FORMAT_VERSION = 1
+CACHE_FORMAT_VERSION = 2
 
 #: Folder of the built-in scene files.
 SCENES_DIR: Path = Path(__file__).resolve().parent

@@ -21,6 +21,7 @@ from vtkmodules.util import numpy_support
 from vtkmodules.vtkCommonDataModel import vtkPolyData
 from vtkmodules.vtkImagingStencil import vtkImageStencilToImage, vtkPolyDataToImageStencil
 
+from scenes.dermis import roughen_scene_dermis
 from scenes.meshes import load_mesh
 from scenes.spec import SceneSpec
 from simulator.tissues import get_tissue
@@ -202,6 +203,7 @@ def _paint(spec: SceneSpec, report: ProgressRange) -> np.ndarray:
             continue
         slices, mask = result
         np.copyto(labels[slices], np.uint8(i + 1), where=mask)
+    roughen_scene_dermis(labels, spec)  # the skin's deep border is not ruler-straight
     report(1.0, "labels painted")
     return labels
 

@@ -151,7 +151,7 @@ _TABLE: tuple[Tissue, ...] = (
         density_kg_m3=938.0,
         atten_db_cm_mhz=0.63,
         atten_exponent=1.0,
-        backscatter_db=-14.0,
+        backscatter_db=-10.0,
         texture="septa",
         anisotropy_db=0.0,
         anisotropy_width_deg=90.0,
@@ -161,7 +161,10 @@ _TABLE: tuple[Tissue, ...] = (
             "density_kg_m3": "B25 (927-950, middle)",
             "atten_db_cm_mhz": "D23 (0.63; S23 gives 0.8)",
             "atten_exponent": "assumed (soft tissue y = 1)",
-            "backscatter_db": "textbook (hypoechoic with bright septa)",
+            "backscatter_db": (
+                "textbook (hypoechoic lobules, thin echogenic septa parallel to the skin: "
+                "Valle & Zamorani in Bianchi & Martinoli; not anechoic like fluid)"
+            ),
         },
     ),
     _t(
@@ -190,7 +193,7 @@ _TABLE: tuple[Tissue, ...] = (
         density_kg_m3=1125.0,
         atten_db_cm_mhz=1.6,
         atten_exponent=1.0,
-        backscatter_db=10.0,
+        backscatter_db=14.0,
         texture="fibrillar",
         anisotropy_db=16.0,
         anisotropy_width_deg=5.0,
@@ -201,7 +204,11 @@ _TABLE: tuple[Tissue, ...] = (
             "density_kg_m3": "B25 (1121-1130)",
             "atten_db_cm_mhz": "D23 (connective tissue)",
             "atten_exponent": "assumed (soft tissue y = 1)",
-            "backscatter_db": "textbook (bright fibrillar lines)",
+            "backscatter_db": (
+                "textbook (hyperechoic, compact fibrillar: CCJM MSK US table; fibrillar "
+                "echoes at bundle/endotenon interfaces: Martinoli, Radiology 1993;186:839); "
+                "+14 dB puts tendon >= 6 dB over muscle and its perimysium at normal incidence"
+            ),
             "anisotropy_db": (
                 "CR88 (isoechoic to muscle at 2-7 deg, hypoechoic beyond); "
                 "Mi96 gives 8 dB for diffuse backscatter alone"
