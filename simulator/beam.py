@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator.speckle import (
-    SPECKLE_TILE_SHAPE,
     TEXTURE_TILE_SHAPE,
     ScattererField,
+    speckle_index,
 )
 from simulator.volume import NORMAL_SCALE, AcousticVolume
 
@@ -47,7 +47,7 @@ class MarchPlan:
         Label-grid coordinates (plus 0.5 for rounding) of sample 0, and per
         sample step.
     spk_start, spk_step : ndarray, shape (n_lines, 3), float32
-        Speckle-tile coordinates, same scheme.
+        Scatterer-grid cell coordinates (positive), same scheme.
     tex_start : ndarray, shape (n_labels * n_lines, 3), float32
         Texture-tile coordinates of sample 0 in each label's fibre frame.
     tex_step : ndarray, shape (n_labels * n_lines, 3), float32
@@ -57,6 +57,10 @@ class MarchPlan:
     scatter_amp : ndarray, shape (n_labels * n_lines,), float32
         Diffuse backscatter amplitude of each label seen by each line
         (anisotropy included; 0 for tissues without scatterers).
+    speckle_scale : ndarray, shape (n_lines, n_samples), float32
+        Amplitude factor of the diffuse scatterers at each sample: makes the
+        speckle level after the PSF independent of the sample spacing and
+        line pitch (``simulator.lateral_psf.speckle_scale``).
     atten_step_db : ndarray, shape (n_labels,), float32
         Two-way attenuation across one sample, dB.
     impedance : ndarray, shape (n_labels,), float32
@@ -76,6 +80,7 @@ class MarchPlan:
     tex_step: np.ndarray
     tex_offset: np.ndarray
     scatter_amp: np.ndarray
+    speckle_scale: np.ndarray
     atten_step_db: np.ndarray
     impedance: np.ndarray
     lobe_rad: np.ndarray
@@ -141,11 +146,10 @@ def _wrapped_bits(coord: np.ndarray, size: int, shift: int) -> np.ndarray:
 
 
 def _speckle(field: ScattererField, plan: MarchPlan, lines: slice, idx: np.ndarray) -> np.ndarray:
+    """Complex scatterers at every sample (``speckle.speckle_index``), shape (n, n_samples)."""
     start, step = plan.spk_start[lines], plan.spk_step[lines]
-    flat = np.zeros((start.shape[0], idx.size), dtype=np.int32)
-    for axis, (size, shift) in enumerate(_tile_axes(SPECKLE_TILE_SHAPE)):
-        flat |= _wrapped_bits(_grid_index(start, step, idx, axis), size, shift)
-    return field.speckle.take(flat)
+    cells = (_grid_index(start, step, idx, axis) for axis in range(3))
+    return field.speckle.take(speckle_index(*cells))
 
 
 def _texture(
@@ -262,6 +266,7 @@ def march_lines(
     amp = plan.scatter_amp.take(label_line)
     amp *= _texture(field, plan, label_line, labels, idx)
     amp *= gain
+    amp *= plan.speckle_scale[lines]
     signal = _speckle(field, plan, lines, idx)
     signal *= amp
     np.add.at(signal, (il, isamp), echo * gain[il, isamp])

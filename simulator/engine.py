@@ -36,6 +36,7 @@ from scipy import ndimage
 
 from simulator import beam, display, psf
 from simulator.beam import MarchPlan
+from simulator.lateral_psf import LateralPSF, build_lateral_psf, speckle_scale
 from simulator.needle_echo import (
     BeamEchoes,
     NeedleShape,
@@ -49,7 +50,8 @@ from simulator.probe import ImagingSettings, ProbeModel
 from simulator.scan_convert import ImageGeometry, get_converter
 from simulator.scan_geometry import ScanGeometry, make_scan_geometry
 from simulator.speckle import (
-    SPECKLE_VOXEL_MM,
+    SPECKLE_DEPTH_MM,
+    SPECKLE_LATERAL_MM,
     TEXTURE_KINDS,
     TEXTURE_VOXEL_MM,
     ScattererField,
@@ -59,9 +61,18 @@ from simulator.speckle import (
 from simulator.tissue_edit import TissueEdit, apply_edit
 from simulator.volume import AcousticVolume
 
-#: Diffuse backscatter amplitude of muscle relative to a perfect planar reflector.
-SCATTER_REFERENCE = 10.0 ** (-45.0 / 20.0)
+#: RMS speckle amplitude of muscle (backscatter 0 dB) at the transmit focus,
+#: relative to the echo of a perfect planar reflector there.
+SCATTER_REFERENCE = 10.0 ** (-41.0 / 20.0)
+#: RMS receiver noise, input-referred, relative to the echo of a perfect planar
+#: reflector at the focus; depth gain (compensation, TGC) raises it with depth.
+NOISE_RMS = 10.0 ** (-110.0 / 20.0)
+#: Offsets the noise record can start at (a new one each frame time).
+NOISE_SHIFTS = 1 << 16
+#: Axial kernel half-length, sigmas.
+AXIAL_SPAN_SIGMA = 4.0
 _TILE_OFFSET = 8192.0
+SPECKLE_CELL_MM = np.array([SPECKLE_LATERAL_MM, SPECKLE_LATERAL_MM, SPECKLE_DEPTH_MM])
 #: Relabelled volumes kept per engine (the shown edit and the one being handed over).
 EDIT_CACHE_SIZE = 2
 
@@ -144,6 +155,31 @@ class _SettingsCache:
     gain_db: np.ndarray  # (n_samples,) float32
     atten_step_db: np.ndarray  # (n_labels,) float32
     elevation_sigma_mm: np.ndarray  # (n_samples,)
+    lateral: LateralPSF
+    axial_energy: float  # sum of the squared axial taps
+    noise: np.ndarray  # (n_lines * n_samples + NOISE_SHIFTS,) complex64, unit RMS
+
+
+def _noise_offset(timestamp_s: float) -> int:
+    """Start of the noise record for a frame time (the same time, the same noise)."""
+    micro = round(float(timestamp_s) * 1e6) & 0xFFFFFFFF
+    return ((micro * 2654435761) & 0xFFFFFFFF) % NOISE_SHIFTS
+
+
+def _receiver_noise(n: int, axial_kernel: np.ndarray, seed: int) -> np.ndarray:
+    """A band-limited complex noise record, unit RMS, ``n + NOISE_SHIFTS`` long.
+
+    White complex Gaussian noise filtered by the axial pulse (the receiver's
+    bandwidth is the pulse's), read line after line: consecutive values along
+    a line are correlated over the axial resolution, lines are independent.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x4015E]))
+    raw = rng.standard_normal((2, n + NOISE_SHIFTS), dtype=np.float32)
+    for part in raw:
+        ndimage.convolve1d(part, axial_kernel.astype(np.float32), output=part, mode="wrap")
+    noise = (raw[0] + 1j * raw[1]).astype(np.complex64)
+    noise /= np.float32(np.sqrt(np.mean(np.abs(noise) ** 2)))
+    return noise
 
 
 class BModeEngine:
@@ -219,20 +255,9 @@ class BModeEngine:
         f = settings.freq_mhz
         ax_sigma = psf.axial_fwhm_mm(f, self.probe.fractional_bandwidth) / scan.dr_mm
         ax_sigma /= psf.FWHM_PER_SIGMA
-        half = math.ceil(4 * ax_sigma)
+        half = math.ceil(AXIAL_SPAN_SIGMA * ax_sigma)
         axial = np.exp(-0.5 * (np.arange(-half, half + 1) / ax_sigma) ** 2)
-        lat_mm = psf.lateral_fwhm_mm(r, f, self.probe.f_number, settings.focus_mm)
-        if scan.kind == "linear":
-            pitch_mm = np.full_like(r, scan.line_pitch)
-        else:
-            pitch_mm = (scan.radius_mm + r) * scan.line_pitch
-        lat_sigma = lat_mm / psf.FWHM_PER_SIGMA / pitch_mm
-        n_lat = sfft.next_fast_len(scan.n_lines + math.ceil(4 * lat_sigma.max()) + 1)
-        # unit peak at the focus; sqrt(sigma_focus / sigma) keeps the speckle
-        # power independent of depth (the kernel energy is constant)
-        sigma_focus_mm = psf.lateral_fwhm_focus_mm(f, self.probe.f_number) / psf.FWHM_PER_SIGMA
-        norm = np.sqrt(sigma_focus_mm / (lat_sigma * pitch_mm))
-        lateral = psf.gaussian_transfer(lat_sigma, n_lat) * norm[None, :]
+        lateral = build_lateral_psf(scan, f, self.probe.f_number, settings.focus_mm)
         alpha = np.array(
             [s.tissue.attenuation_db_cm(f) for s in self.volume.structures], dtype=np.float64
         )
@@ -242,10 +267,13 @@ class BModeEngine:
         cached = _SettingsCache(
             scan=scan,
             axial_kernel=axial.astype(np.float32),
-            lateral_transfer=lateral.astype(np.float32),
+            lateral_transfer=lateral.transfer,
             gain_db=display.depth_gain_db(r, settings),
             atten_step_db=(2.0 * alpha * scan.dr_mm / 10.0).astype(np.float32),
             elevation_sigma_mm=elev / psf.FWHM_PER_SIGMA,
+            lateral=lateral,
+            axial_energy=float(np.sum(axial**2)),
+            noise=_receiver_noise(scan.n_lines * scan.n_samples, axial, self.seed),
         )
         if len(self._settings_cache) > 16:
             self._settings_cache.clear()
@@ -262,12 +290,15 @@ class BModeEngine:
         rot = probe2world[:3, :3]
         origins_w = scan.origins_mm @ rot.T + probe2world[:3, 3]
         dirs_w = scan.directions @ rot.T
+        # from each line to its neighbour at the same range
+        theta = scan.line_angle_rad
+        lateral_w = np.stack([np.cos(theta), np.zeros_like(theta), -np.sin(theta)], 1) @ rot.T
         step_w = dirs_w * scan.dr_mm
         first_w = origins_w + 0.5 * step_w  # sample 0 sits half a step in
         vol = self.volume
         vox_start = (first_w - vol.origin_mm) / vol.spacing_mm + 0.5
         vox_step = step_w / vol.spacing_mm
-        spk = self.field.rotation / SPECKLE_VOXEL_MM
+        spk = self.field.rotation / SPECKLE_CELL_MM[:, None]
         spk_start = first_w @ spk.T + _TILE_OFFSET
         spk_step = step_w @ spk.T
         # textures: (n_labels, n_lines, 3)
@@ -293,6 +324,10 @@ class BModeEngine:
             tex_step=tex_step.reshape(n_labels * scan.n_lines, 3).astype(f32),
             tex_offset=self._tex_offset,
             scatter_amp=amp.reshape(-1).astype(f32),
+            # diffuse scatterers: RMS SCATTER_REFERENCE (times the tissue level)
+            # at the focus, following the continuous beam elsewhere, whatever
+            # the line pitch and however the lines lie in the field
+            speckle_scale=speckle_scale(sc.lateral, np.abs(lateral_w[:, 2]), sc.axial_energy),
             atten_step_db=sc.atten_step_db,
             impedance=self._impedance,
             lobe_rad=self._lobe,
@@ -426,6 +461,7 @@ class BModeEngine:
         line, sample = scan.to_beam_coords(p[:, 0], p[:, 2])
         sig_el = np.interp(sample, np.arange(scan.n_samples), sc.elevation_sigma_mm)
         weight = np.asarray(amplitude, np.float64) * np.exp(-0.5 * (p[:, 1] / sig_el) ** 2)
+        weight *= sc.lateral.point_scale  # a point's peak at the focus is its reflectivity
         return BeamEchoes(line, sample, weight.astype(np.float32), sample)
 
     @staticmethod
@@ -467,7 +503,9 @@ class BModeEngine:
                 value = (w[m] * wl[m] * ws[m] * loss).astype(np.float32)
                 np.add.at(real, 2 * (lm * ns + sm), value)
 
-    def _apply_psf(self, signal: np.ndarray, sc: _SettingsCache) -> np.ndarray:
+    def _apply_psf(
+        self, signal: np.ndarray, sc: _SettingsCache, timestamp_s: float = 0.0
+    ) -> np.ndarray:
         nl, ns = signal.shape
         # axial: a direct convolution along each line (line blocks in parallel);
         # unlike an FFT it leaves the zeros of a shadow exactly zero
@@ -485,7 +523,11 @@ class BModeEngine:
         workers = self.n_threads
         spec = sfft.fft(sig, n=sc.lateral_transfer.shape[0], axis=0, workers=workers)
         spec *= sc.lateral_transfer
-        out = sfft.ifft(spec, axis=0, workers=workers)[:nl]
+        out = sfft.ifft(spec, axis=0, workers=workers, overwrite_x=True)[:nl]
+        # receiver noise: a new stretch of the record for each frame time
+        start = _noise_offset(timestamp_s)
+        noise = sc.noise[start : start + nl * ns].reshape(nl, ns)
+        out += NOISE_RMS * noise
         return np.abs(out).astype(np.float32, copy=False)
 
     # ------------------------------------------------------------------ public
@@ -545,7 +587,7 @@ class BModeEngine:
         t3n = time.perf_counter()
         timings["needle"] = (t3n - t3) * 1e3
         t3 = t3n
-        envelope = self._apply_psf(signal, sc)
+        envelope = self._apply_psf(signal, sc, request.timestamp_s)
         t4 = time.perf_counter()
         timings["psf"] = (t4 - t3) * 1e3
         beam_db = display.log_compress(envelope, sc.gain_db)

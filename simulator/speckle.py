@@ -2,49 +2,105 @@
 
 Speckle comes from a complex Gaussian scatterer field defined on world
 coordinates, so the same tissue gives the same speckle from the same pose
-and the pattern moves with the anatomy when the probe moves. The field is a
-periodic 3-D tile, smooth at the scale of the beam-line spacing (so that a
-beam line landing anywhere between two others sees the field that is there),
-read through a fixed oblique rotation so its period never lines up with the
-image axes.
+and the pattern moves with the anatomy when the probe moves. The field is
+white in depth and smooth across only at the scale of the line pitch (see
+``SPECKLE_LATERAL_MM``), so the grain of the speckle in the image is set by
+the point-spread function (``simulator.engine`` scales the amplitude to the
+sample spacing and the field's own correlation so that the speckle level
+does not depend on them either), and hashing the cells into a table of
+slabs leaves no period for a pattern to repeat.
 
-Textures are real, non-negative backscatter modulations (mean 1) defined in
-each structure's fibre frame: tile axis 0 and 1 across the fibres, axis 2
-along them. They draw fibrillar tendon, fascicular nerve, muscle perimysium
-and fat septa on top of the speckle.
+Textures (``simulator.textures``) are real, non-negative backscatter
+modulations (mean 1) defined in each structure's fibre frame, drawn on top of
+the speckle.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from simulator.textures import (  # noqa: F401  (re-exported)
     TEXTURE_KINDS,
     TEXTURE_TILE_SHAPE,
     TEXTURE_VOXEL_MM,
-    _smooth_periodic,
     make_textures,
 )
 
-#: Speckle tile: shape (power of two per axis) and voxel size, mm.
-SPECKLE_TILE_SHAPE = (128, 128, 128)
-SPECKLE_VOXEL_MM = 0.05
-#: Smoothing of the scatterer field, tile voxels (Gaussian sigma).
-SPECKLE_SMOOTH_VOX = 1.5
+#: Scatterer grid: cells of ``SPECKLE_LATERAL_MM`` across (world x and y) and
+#: ``SPECKLE_DEPTH_MM`` in depth (world z). Along depth each cell is
+#: independent (white at 0.025 mm, finer than the finest axial sample spacing,
+#: 0.045 mm at 15 MHz), so the axial grain is the pulse's; across, the field is
+#: smooth over ``SPECKLE_SMOOTH_MM`` (Gaussian sigma), so that a beam line
+#: falling between two earlier ones sees what lies between them and the
+#: speckle stays fixed to the tissue as the probe slides by a fraction of the
+#: line pitch.
+SPECKLE_LATERAL_MM = 0.025
+SPECKLE_DEPTH_MM = 0.025
+SPECKLE_SMOOTH_MM = 0.07
+#: Side of one smooth lateral slab, cells (a power of two), and number of slabs.
+SPECKLE_SLAB_SIDE = 128
+SPECKLE_N_SLABS = 256
+#: Bit layout of a table index: slab, then x, then y.
+_SIDE_BITS = SPECKLE_SLAB_SIDE.bit_length() - 1
+#: Odd multipliers of the cell hash (spatial-hash primes and a 32-bit mixer).
+_HASH_PRIMES = (np.uint32(73856093), np.uint32(19349663), np.uint32(83492791))
+_HASH_MIX = np.uint32(0x2C1B3C6D)
+
+
+def speckle_index(cx: np.ndarray, cy: np.ndarray, cz: np.ndarray) -> np.ndarray:
+    """Table index of the scatterers at non-negative grid coordinates.
+
+    The depth cell and the lateral tile (``SPECKLE_SLAB_SIDE`` cells square)
+    are hashed to choose a slab; the lateral cell within the tile picks the
+    value in it. No pattern repeats: every depth cell and tile draws its own slab.
+
+    Parameters
+    ----------
+    cx, cy, cz : ndarray, same shape, float32
+        Grid coordinates (cells, >= 0) across, across and in depth.
+
+    Returns
+    -------
+    ndarray, same shape, uint32
+        Index into ``ScattererField.speckle``.
+    """
+    ix = cx.astype(np.uint32)
+    iy = cy.astype(np.uint32)
+    h = cz.astype(np.uint32)
+    h *= _HASH_PRIMES[2]
+    h ^= (ix >> np.uint32(_SIDE_BITS)) * _HASH_PRIMES[0]
+    h ^= (iy >> np.uint32(_SIDE_BITS)) * _HASH_PRIMES[1]
+    h ^= h >> np.uint32(15)
+    h *= _HASH_MIX
+    h ^= h >> np.uint32(13)
+    h &= np.uint32(SPECKLE_N_SLABS - 1)
+    h <<= np.uint32(2 * _SIDE_BITS)
+    mask = np.uint32(SPECKLE_SLAB_SIDE - 1)
+    ix &= mask
+    ix <<= np.uint32(_SIDE_BITS)
+    h |= ix
+    iy &= mask
+    h |= iy
+    return h
 
 
 @dataclass(frozen=True)
 class ScattererField:
-    """Precomputed, seed-determined scatterer and texture tiles.
+    """Precomputed, seed-determined scatterer table and texture tiles.
 
     Attributes
     ----------
-    speckle : ndarray, shape (prod(SPECKLE_TILE_SHAPE),), complex64
-        Flattened complex Gaussian field, unit mean power.
+    speckle : ndarray, shape (SPECKLE_N_SLABS * SPECKLE_SLAB_SIDE**2,), complex64
+        Complex Gaussian scatterers, unit mean power: ``SPECKLE_N_SLABS``
+        independent slabs, each smooth and periodic across, indexed by
+        ``speckle_index``.
     rotation : ndarray, shape (3, 3), float64
-        World -> tile rotation (fixed, oblique).
+        World -> scatterer-grid rotation (a fixed turn about the depth axis,
+        so the grid does not line up with a probe at yaw 0).
     textures : ndarray, shape (len(TEXTURE_KINDS) * prod(TEXTURE_TILE_SHAPE),), float32
         Flattened texture tiles stacked in ``TEXTURE_KINDS`` order, mean 1
         (the ``none`` and ``speckle`` tiles are all ones).
@@ -60,16 +116,9 @@ class ScattererField:
         return int(np.prod(TEXTURE_TILE_SHAPE))
 
 
-def _oblique_rotation(rng: np.random.Generator) -> np.ndarray:
-    q, r = np.linalg.qr(rng.standard_normal((3, 3)))
-    q = q * np.sign(np.diag(r))
-    if np.linalg.det(q) < 0:
-        q[:, 0] = -q[:, 0]
-    return q
-
-
+@functools.lru_cache(maxsize=4)
 def make_scatterer_field(seed: int) -> ScattererField:
-    """Build the scatterer field and textures for a scene seed.
+    """Build the scatterer field and textures for a scene seed (cached per seed: read-only).
 
     Parameters
     ----------
@@ -81,14 +130,17 @@ def make_scatterer_field(seed: int) -> ScattererField:
     ScattererField
     """
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EC1E]))
-    shape = SPECKLE_TILE_SHAPE
-    re = _smooth_periodic(rng.standard_normal(shape).astype(np.float32), (SPECKLE_SMOOTH_VOX,) * 3)
-    im = _smooth_periodic(rng.standard_normal(shape).astype(np.float32), (SPECKLE_SMOOTH_VOX,) * 3)
-    speckle = (re + 1j * im).astype(np.complex64)
-    speckle /= np.sqrt(np.mean(np.abs(speckle) ** 2))
-    rotation = _oblique_rotation(rng)
+    side, n = SPECKLE_SLAB_SIDE, SPECKLE_N_SLABS
+    sigma = SPECKLE_SMOOTH_MM / SPECKLE_LATERAL_MM
+    parts = rng.standard_normal((2, n, side, side), dtype=np.float32)
+    parts = ndimage.gaussian_filter(parts, sigma=(0, 0, sigma, sigma), mode="wrap")
+    speckle = (parts[0] + 1j * parts[1]).astype(np.complex64).ravel()
+    speckle /= np.float32(np.sqrt(np.mean(np.abs(speckle) ** 2)))
+    turn = rng.uniform(0.0, 2.0 * np.pi)
+    c, s_ = np.cos(turn), np.sin(turn)
+    rotation = np.array([[c, -s_, 0.0], [s_, c, 0.0], [0.0, 0.0, 1.0]])
     textures = make_textures(rng)
-    return ScattererField(speckle=speckle.ravel(), rotation=rotation, textures=textures)
+    return ScattererField(speckle=speckle, rotation=rotation, textures=textures)
 
 
 def texture_frame(fibre_dir: np.ndarray) -> np.ndarray:
