@@ -43,7 +43,7 @@ from scenes.voxelize import (
 from simulator.volume import NORMAL_SIGMA_VOX, AcousticVolume
 
 #: Bump whenever the stored volume changes meaning or layout.
-CACHE_FORMAT_VERSION = 2
+CACHE_FORMAT_VERSION = 3
 
 #: Folder of the built-in scene files.
 SCENES_DIR: Path = Path(__file__).resolve().parent
@@ -205,7 +205,7 @@ def _read_entry(entry: Path, spec: SceneSpec) -> AcousticVolume | None:
         if list(labels.shape) != meta["shape"] or labels.dtype != np.uint8:
             raise ValueError("labels")
         m = arrays["boundary_index"].shape[0]
-        if arrays["boundary_normal"].shape != (m, 3) or arrays["boundary_index"].dtype != np.int64:
+        if arrays["boundary_normal"].shape != (m, 4) or arrays["boundary_index"].dtype != np.int64:
             raise ValueError("boundary arrays")
         if arrays["boundary_normal"].dtype != np.int8:
             raise ValueError("boundary normals")

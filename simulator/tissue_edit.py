@@ -94,9 +94,10 @@ def _normal_reach_vox(sigma_vox: float) -> int:
 
     The edge mask reaches 2 voxels (the diff marks both sides, then one
     dilation); a normal is the central difference (1 voxel) of the impedance
-    map smoothed with a kernel of radius ``int(truncate * sigma + 0.5)``.
+    map smoothed with a kernel of radius ``int(truncate * sigma + 0.5)``, and
+    its surface offset reads the labels 1.5 voxels either side (2 rounded).
     """
-    return int(_NORMAL_TRUNCATE * sigma_vox + 0.5) + 2
+    return int(_NORMAL_TRUNCATE * sigma_vox + 0.5) + 4
 
 
 def apply_edit(
@@ -207,12 +208,15 @@ def _replace_box(
     np.add.at(mark, seg_hi - a, -1)
     keep = np.cumsum(mark[:-1]) == 0
     kept_index = old_index[a:b][keep]
-    # normals as one 3-byte item per entry: masked copies are ~20x faster than on (m, 3)
+    # normals as one item per entry: masked copies are ~20x faster than on (m, width)
+    width = add_normal.shape[1]
+    if old_normal.shape[1] < width:  # no surface offsets stored: 0
+        old_normal = np.pad(old_normal, ((0, 0), (0, width - old_normal.shape[1])))
     old_nv = _rows(old_normal)
     n_mid = kept_index.size + add_index.size
     n_out = a + n_mid + (old_index.size - b)
     index = np.empty(n_out, dtype=np.int64)
-    normal = np.empty((n_out, 3), dtype=np.int8)
+    normal = np.empty((n_out, width), dtype=np.int8)
     nv = _rows(normal)
     index[:a], nv[:a] = old_index[:a], old_nv[:a]
     index[a + n_mid :], nv[a + n_mid :] = old_index[b:], old_nv[b:]
@@ -227,5 +231,5 @@ def _replace_box(
 
 
 def _rows(normal: np.ndarray) -> np.ndarray:
-    """An (m, 3) int8 array viewed as (m,) 3-byte items (shares memory)."""
-    return np.ascontiguousarray(normal, dtype=np.int8).view("V3").reshape(-1)
+    """An (m, k) int8 array viewed as (m,) k-byte items (shares memory)."""
+    return np.ascontiguousarray(normal, dtype=np.int8).view(f"V{normal.shape[1]}").reshape(-1)

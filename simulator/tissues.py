@@ -352,8 +352,8 @@ _TABLE: tuple[Tissue, ...] = (
         texture="none",
         anisotropy_db=0.0,
         anisotropy_width_deg=90.0,
-        interface_lobe_deg=12.0,
-        interface_diffuse=0.3,
+        interface_lobe_deg=25.0,
+        interface_diffuse=0.5,
         sources={
             "speed_m_s": "B25, M12, S23 (3200-4000; with the density, Z = 6.3 MRayl, "
             "inside the 5.9-6.5 MRayl of PHYSICS.md)",

@@ -17,6 +17,14 @@ from simulator.tissues import Tissue
 
 #: Scale of the int8 normal components: stored value = round(127 * n).
 NORMAL_SCALE = 127.0
+#: Scale of the int8 sub-voxel surface offset: stored value = round(64 * offset in voxels).
+OFFSET_SCALE = 64.0
+#: How far either side of a voxel along its normal the two tissues of its
+#: interface are read, voxels (not 1.5: a rounding tie would make the result
+#: depend on the last bit of the normal).
+SIDE_REACH_VOX = 1.6
+#: Largest offset kept, voxels (the interface voxels reach two voxels from it).
+OFFSET_MAX_VOX = 1.98
 #: Smoothing of the impedance map for the interface normals, voxels: what the
 #: scene builder and every later relabelling (``simulator.tissue_edit``) use.
 #: 2.5 voxels keeps planes tilted 0-40 degrees within 3 degrees
@@ -66,9 +74,13 @@ class AcousticVolume:
     boundary_index : ndarray, shape (m,), int64
         Sorted flat indices (into ``labels.ravel()``) of voxels lying on or
         next to an interface between labels.
-    boundary_normal : ndarray, shape (m, 3), int8
-        Unit interface normal at those voxels times ``NORMAL_SCALE`` (sign
-        arbitrary: only the angle to the beam is used).
+    boundary_normal : ndarray, shape (m, 4) or (m, 3), int8
+        Columns 0-2: unit interface normal at those voxels times
+        ``NORMAL_SCALE`` (pointing to the higher impedance; only the angle to
+        the beam is used). Column 3, when present: signed distance from the
+        voxel centre to the interface along that normal, voxels, times
+        ``OFFSET_SCALE`` (``interface_normals``), which puts echoes on the
+        smooth surface rather than on the voxel staircase.
     point_reflectors_mm : ndarray, shape (k, 3), float64
         World positions of point reflectors (wires, calibration targets), mm.
     point_reflectivity : ndarray, shape (k,), float64
@@ -159,8 +171,12 @@ def interface_normals(
     -------
     index : ndarray, shape (m,), int64
         Sorted flat indices of voxels on or next to an interface.
-    normal : ndarray, shape (m, 3), int8
-        Unit normals times ``NORMAL_SCALE``.
+    normal : ndarray, shape (m, 4), int8
+        Unit normals times ``NORMAL_SCALE``, then the signed distance to the
+        interface along the normal times ``OFFSET_SCALE``: where the smoothed
+        impedance crosses the mean of the impedances ``SIDE_REACH_VOX`` either side
+        (0 where those are equal or the crossing is further than
+        ``OFFSET_MAX_VOX``).
     """
     lab = labels
     edge = np.zeros(lab.shape, dtype=bool)
@@ -176,7 +192,7 @@ def interface_normals(
     edge = ndimage.binary_dilation(edge, iterations=1)
     index = np.flatnonzero(edge)
     if index.size == 0:
-        return index.astype(np.int64), np.zeros((0, 3), dtype=np.int8)
+        return index.astype(np.int64), np.zeros((0, 4), dtype=np.int8)
     z_map = np.asarray(impedance_per_label, dtype=np.float32)[lab]
     smooth = ndimage.gaussian_filter(z_map, sigma=sigma_vox, mode="nearest", truncate=2.5)
     del z_map
@@ -192,5 +208,41 @@ def interface_normals(
     ok = norm > 1e-9
     grad[ok] /= norm[ok, None]
     grad[~ok] = (0.0, 0.0, 1.0)
-    normal = np.rint(grad * NORMAL_SCALE).astype(np.int8)
+    table = np.asarray(impedance_per_label, dtype=np.float32)
+    offset = _surface_offset(lab, table, smooth, coords, grad, norm)
+    normal = np.empty((index.size, 4), dtype=np.int8)
+    normal[:, :3] = np.rint(grad * NORMAL_SCALE)
+    normal[:, 3] = np.rint(offset * OFFSET_SCALE)
     return index.astype(np.int64), normal
+
+
+def _surface_offset(
+    labels: np.ndarray,
+    impedance: np.ndarray,
+    smooth: np.ndarray,
+    coords: tuple[np.ndarray, ...],
+    unit: np.ndarray,
+    grad_norm: np.ndarray,
+) -> np.ndarray:
+    """Signed distance (voxels, along ``unit``) from each voxel centre to its interface.
+
+    The interface is where the smoothed impedance ``smooth`` equals the mean
+    of the impedances of the labels ``SIDE_REACH_VOX`` either side along the normal;
+    the smoothed map is close to linear there, so one Newton step from the
+    voxel centre finds it. ``grad_norm`` is the central difference over two
+    voxels.
+    """
+    shape = np.array(labels.shape)
+    centre = np.stack(coords, axis=1).astype(np.float32)
+    sides = []
+    for sign in (1.0, -1.0):
+        p = np.rint(centre + sign * SIDE_REACH_VOX * unit).astype(np.int64)
+        np.clip(p, 0, shape - 1, out=p)
+        sides.append(impedance[labels[p[:, 0], p[:, 1], p[:, 2]]])
+    iso = 0.5 * (sides[0] + sides[1])
+    slope = 0.5 * grad_norm  # impedance change per voxel along the normal
+    here = smooth[coords]
+    usable = (np.abs(sides[0] - sides[1]) > 1e-3) & (slope > 1e-6)
+    offset = np.where(usable, (iso - here) / np.maximum(slope, 1e-6), 0.0)
+    offset[np.abs(offset) > OFFSET_MAX_VOX] = 0.0
+    return offset.astype(np.float32)

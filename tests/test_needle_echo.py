@@ -99,13 +99,24 @@ def _shaft_db(frame: BModeFrame, needle: NeedleShape) -> float:
     return float(np.median([_peak_near(frame, _upper_wall(needle, s)) for s in np.arange(3, 10)]))
 
 
-def _argmax_mm(frame: BModeFrame, centre: np.ndarray, half_mm: float = 2.5) -> np.ndarray:
-    """Probe-frame (x, z) of the brightest envelope sample within +-half_mm of ``centre``."""
+def _argmax_mm(
+    frame: BModeFrame,
+    centre: np.ndarray,
+    half_mm: float = 2.5,
+    without: BModeFrame | None = None,
+) -> np.ndarray:
+    """Probe-frame (x, z) of the brightest envelope sample within +-half_mm of ``centre``.
+
+    With ``without`` (the same view without the needle), of the brightest
+    rise above that frame: the needle's own echo, not a bright speckle or
+    texture spot of the tissue that happens to lie beside it.
+    """
     scan = frame.scan
     line, sample = scan.to_beam_coords(np.array(centre[0]), np.array(centre[2]))
     hl, hs = round(half_mm / _pitch_mm(frame, centre[2])), round(half_mm / scan.dr_mm)
     l0, s0 = round(float(line)) - hl, round(float(sample)) - hs
-    sub = frame.envelope[s0 : s0 + 2 * hs + 1, l0 : l0 + 2 * hl + 1]
+    env = frame.envelope if without is None else frame.envelope - without.envelope
+    sub = env[s0 : s0 + 2 * hs + 1, l0 : l0 + 2 * hl + 1]
     i, j = np.unravel_index(int(np.argmax(sub)), sub.shape)
     x, z = scan.beam_to_plane(l0 + j, s0 + i)
     return np.array([float(x), float(z)])
@@ -141,8 +152,8 @@ def test_tip_is_the_brightest_point_of_the_needle(muscle, angle_deg):
     tip_db = _peak_near(frame, _upper_wall(needle, 0.0), 0.4)
     shaft = [_peak_near(frame, _upper_wall(needle, s), 0.4) for s in np.arange(2.5, 15.0, 0.5)]
     assert tip_db > max(shaft) + 1.0
-    # and the brightest sample near the needle is at the tip
-    found = _argmax_mm(frame, _upper_wall(needle, 3.0), half_mm=5.0)
+    # and the needle's brightest echo is at the tip
+    found = _argmax_mm(frame, _upper_wall(needle, 3.0), half_mm=5.0, without=_render(muscle))
     wall = _upper_wall(needle, 0.0)
     assert np.hypot(found[0] - wall[0], found[1] - wall[2]) < 0.4
 
