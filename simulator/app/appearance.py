@@ -12,17 +12,13 @@ regenerates ``docs/appearance.md`` and ``docs/appearance/``.
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from simulator import engine as engine_module
 from simulator.app.cli import UserError
 from simulator.app.overlay import _font
 from simulator.appearance_phantoms import (
@@ -229,22 +225,6 @@ def settings_for(phantom: Phantom) -> ImagingSettings:
     )
 
 
-@contextmanager
-def _one_scatterer_field() -> Iterator[None]:
-    """Build the seed's scatterer field once for the whole sheet.
-
-    Every phantom has the same seed, and the field (speckle and texture tiles)
-    depends on the seed alone, but ``BModeEngine`` builds it anew for each
-    volume (about 2 s); the sheet renders 24 volumes.
-    """
-    original = engine_module.make_scatterer_field
-    engine_module.make_scatterer_field = functools.lru_cache(maxsize=2)(original)
-    try:
-        yield
-    finally:
-        engine_module.make_scatterer_field = original
-
-
 def render_phantom(phantom: Phantom) -> BModeFrame:
     """One frame of ``phantom`` from the probe at the origin, array along +x."""
     engine = BModeEngine(phantom.volume, get_probe(PROBE))
@@ -377,20 +357,19 @@ def run_appearance(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     rows: list[tuple[Phantom, dict[str, str]]] = []
-    with _one_scatterer_field():
-        for key in keys:
-            files: dict[str, str] = {}
-            phantom = None
-            for axis in AXES:
-                phantom = build_phantom(key, axis)
-                frame = render_phantom(phantom)
-                name = image_name(key, axis, fmt)
-                title = f"{phantom.title}: {axis} axis"
-                _save(picture(frame, title, args.width), out / name, fmt)
-                files[axis] = name
-                print(f"wrote {out / name}")
-            assert phantom is not None
-            rows.append((phantom, files))
+    for key in keys:
+        files: dict[str, str] = {}
+        phantom = None
+        for axis in AXES:
+            phantom = build_phantom(key, axis)
+            frame = render_phantom(phantom)
+            name = image_name(key, axis, fmt)
+            title = f"{phantom.title}: {axis} axis"
+            _save(picture(frame, title, args.width), out / name, fmt)
+            files[axis] = name
+            print(f"wrote {out / name}")
+        assert phantom is not None
+        rows.append((phantom, files))
     md_path = out.with_suffix(".md")
     folder = os.path.relpath(out, md_path.parent)
     md_path.write_text(markdown(rows, Path(folder).as_posix(), out.as_posix()), encoding="utf-8")
