@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import math
 
-from anatomy_meshes.primitives import Station, box, fascicles, loft, merge
+from anatomy_meshes.primitives import Station, box, loft, nerve_core
 
 SCENE = "achilles_paratenon"
 
@@ -89,7 +89,12 @@ SURAL_CSA_MM2 = math.pi * SURAL_SEMI[0] * SURAL_SEMI[1]
 PTA_XZ, PTA_R, PTA_WALL = (14.5, 15.5), 1.5, 0.3
 TIBIAL_XZ, TIBIAL_SEMI = (18.5, 15.0), (2.5, 1.6)
 TIBIAL_CSA_MM2 = math.pi * TIBIAL_SEMI[0] * TIBIAL_SEMI[1]
-N_TIBIAL_FASCICLES = 14
+#: Outer (epifascicular) epineurium: the thin echogenic rim of the nerve, tissue "fascia" here;
+#: the core inside it is the fascicles and interfascicular epineurium (tissue
+#: "nerve", honeycomb texture); sources in primitives.nerve_core. No measured
+#: thickness was found: one voxel of the scene grid (0.15 mm), the thinnest
+#: layer it holds.
+EPINEURIUM_RIM_MM = 0.15
 
 
 def _along_y(xz: tuple[float, float], semi: tuple[float, float]) -> list[Station]:
@@ -133,7 +138,7 @@ MESHES = {
         PTA_XZ, (PTA_R - PTA_WALL, PTA_R - PTA_WALL), 40
     ),
     "tibial_nerve.vtp": lambda: _tube_y(TIBIAL_XZ, TIBIAL_SEMI, 48),
-    "tibial_nerve_fascicles.vtp": lambda: merge(
-        fascicles(_along_y(TIBIAL_XZ, TIBIAL_SEMI), None, N_TIBIAL_FASCICLES)
+    "tibial_nerve_fascicles.vtp": lambda: nerve_core(
+        _along_y(TIBIAL_XZ, TIBIAL_SEMI), EPINEURIUM_RIM_MM, n_around=48, round_ends=False
     ),
 }

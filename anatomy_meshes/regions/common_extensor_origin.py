@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import math
 
-from anatomy_meshes.primitives import Station, box, ellipsoid, fascicles, loft, merge
+from anatomy_meshes.primitives import Station, box, ellipsoid, loft, nerve_core
 
 SCENE = "common_extensor_origin"
 
@@ -115,7 +115,12 @@ RADIAL_HEAD_CARTILAGE = ((8.3, 10.2), (9.2, 11.1), (10.5, 11.3), (15.5, 11.3), (
 RADIAL_NERVE_PATH = ((-40.0, 12.0, 12.0), (0.0, 12.0, 12.0), (20.0, 11.0, 13.0), (40.0, 9.5, 14.0))
 RADIAL_NERVE_SEMI = (1.8, 1.3)  # CSA = pi * 1.8 * 1.3 = 7.35 mm^2
 RADIAL_NERVE_CSA_MM2 = math.pi * RADIAL_NERVE_SEMI[0] * RADIAL_NERVE_SEMI[1]
-N_FASCICLES = 10
+#: Outer (epifascicular) epineurium: the thin echogenic rim of the nerve, tissue "fascia" here;
+#: the core inside it is the fascicles and interfascicular epineurium (tissue
+#: "nerve", honeycomb texture); sources in primitives.nerve_core. No measured
+#: thickness was found: one voxel of the scene grid (0.15 mm), the thinnest
+#: layer it holds.
+EPINEURIUM_RIM_MM = 0.15
 
 #: Extensor muscle bellies (EDC, ECRB) and supinator: box, distal part.
 MUSCLE_X0 = 10.0
@@ -172,7 +177,7 @@ MESHES = {
     "radial_head.vtp": lambda: _along_x(RADIUS_PROFILE),
     "radial_head_cartilage.vtp": lambda: _along_x(RADIAL_HEAD_CARTILAGE),
     "radial_nerve.vtp": lambda: loft(_radial_nerve_stations(), n_around=40, step_mm=2.0),
-    "radial_nerve_fascicles.vtp": lambda: merge(
-        fascicles(_radial_nerve_stations(), None, N_FASCICLES, step_mm=2.0)
+    "radial_nerve_fascicles.vtp": lambda: nerve_core(
+        _radial_nerve_stations(), EPINEURIUM_RIM_MM, n_around=40, step_mm=2.0
     ),
 }

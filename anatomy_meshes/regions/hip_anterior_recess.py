@@ -50,7 +50,7 @@ import math
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
-from anatomy_meshes.primitives import Station, box, ellipsoid, fascicles, loft, merge
+from anatomy_meshes.primitives import Station, box, ellipsoid, loft, nerve_core
 
 SCENE = "hip_anterior_recess"
 
@@ -108,7 +108,12 @@ MEDIAL = (1.0 / math.sqrt(2.0), 1.0 / math.sqrt(2.0), 0.0)
 FEM_NERVE_M, FEM_NERVE_Z, FEM_NERVE_SEMI = 36.0, 21.0, (4.5, 1.8)
 FEM_ARTERY_M, FEM_ARTERY_Z, FEM_ARTERY_R, FEM_ARTERY_WALL = 45.0, 21.0, 4.0, 0.8
 FEM_VEIN_M, FEM_VEIN_Z, FEM_VEIN_SEMI, FEM_VEIN_WALL = 56.0, 22.0, (5.0, 4.5), 0.5
-N_FASCICLES = 14
+#: Outer (epifascicular) epineurium: the thin echogenic rim of the nerve, tissue "fascia" here;
+#: the core inside it is the fascicles and interfascicular epineurium (tissue
+#: "nerve", honeycomb texture); sources in primitives.nerve_core. No measured
+#: thickness was found: one voxel of the scene grid (0.4 mm), the thinnest
+#: layer it holds.
+EPINEURIUM_RIM_MM = 0.4
 
 _S = np.array([r[0] for r in NECK_TABLE])
 _NECK_W = PchipInterpolator(_S, [r[1] for r in NECK_TABLE])
@@ -217,13 +222,12 @@ MESHES = {
     "femoral_neck.vtp": _neck,
     "acetabulum.vtp": _acetabulum,
     "femoral_nerve.vtp": lambda: _tube(FEM_NERVE_M, FEM_NERVE_Z, FEM_NERVE_SEMI, 48),
-    "femoral_nerve_fascicles.vtp": lambda: merge(
-        fascicles(
-            _bundle_stations(FEM_NERVE_M, FEM_NERVE_Z, FEM_NERVE_SEMI),
-            None,
-            N_FASCICLES,
-            step_mm=5.0,
-        )
+    "femoral_nerve_fascicles.vtp": lambda: nerve_core(
+        _bundle_stations(FEM_NERVE_M, FEM_NERVE_Z, FEM_NERVE_SEMI),
+        EPINEURIUM_RIM_MM,
+        n_around=48,
+        step_mm=5.0,
+        round_ends=False,
     ),
     "femoral_artery_wall.vtp": lambda: _tube(
         FEM_ARTERY_M, FEM_ARTERY_Z, (FEM_ARTERY_R, FEM_ARTERY_R), 48

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 
-from anatomy_meshes.primitives import Station, box, fascicles, loft, merge
+from anatomy_meshes.primitives import Station, box, loft, nerve_core
 
 SCENE = "infrapatellar_saphenous"
 
@@ -57,7 +57,12 @@ TIBIA_TOP_MM, TIBIA_SEMI = 9.5, (25.0, 14.0)
 NERVE_XZ, NERVE_SEMI = (0.0, 4.0), (1.0, 0.75)
 NERVE_CSA_MM2 = math.pi * NERVE_SEMI[0] * NERVE_SEMI[1]
 NERVE_Y0, NERVE_Y1 = -6.0, 24.0
-N_FASCICLES = 5
+#: Outer (epifascicular) epineurium: the thin echogenic rim of the nerve, tissue "fascia" here;
+#: the core inside it is the fascicles and interfascicular epineurium (tissue
+#: "nerve", honeycomb texture); sources in primitives.nerve_core. No measured
+#: thickness was found: one voxel of the scene grid (0.12 mm), the thinnest
+#: layer it holds.
+EPINEURIUM_RIM_MM = 0.12
 PERINEURAL_MM = 0.8
 
 #: Great saphenous vein: crosses y = 0 at x = GSV_X0, angle to the x axis, radii.
@@ -101,8 +106,8 @@ MESHES = {
         (X_MIN, X_MAX, -HALF_Y, HALF_Y, FAT_BOTTOM_MM, FAT_BOTTOM_MM + FASCIA_THICK_MM)
     ),
     "ipbsn.vtp": lambda: _nerve(NERVE_SEMI),
-    "ipbsn_fascicles.vtp": lambda: merge(
-        fascicles(_nerve_stations(NERVE_SEMI), None, N_FASCICLES, n_around=12, step_mm=2.0)
+    "ipbsn_fascicles.vtp": lambda: nerve_core(
+        _nerve_stations(NERVE_SEMI), EPINEURIUM_RIM_MM, n_around=32, step_mm=2.0
     ),
     "perineural_space.vtp": lambda: _nerve(
         (NERVE_SEMI[0] + PERINEURAL_MM, NERVE_SEMI[1] + PERINEURAL_MM)

@@ -15,8 +15,9 @@ Dimensions (mm unless stated), typical adult values:
   tendon on the tip of the greater trochanter, with its fascia [Fish],
   [Netter];
 - sciatic nerve deep to the piriformis: flat oval 15 x 4.8, CSA 56.5 mm^2
-  (normal 50-60 mm^2 at this level), ~20 fascicles filling ~45 % of the
-  section, in a 1.5 mm cuff of loose subgluteal fat [Ch], [PROC];
+  (normal 50-60 mm^2 at this level): a fascicular core (tissue "nerve",
+  whose texture draws the fascicles) inside a thin outer epineurium, in a
+  1.5 mm cuff of loose subgluteal fat [Ch], [PROC];
 - inferior gluteal artery, 3.6 outer diameter, medial to the nerve at the
   lower border of the piriformis [Netter];
 - bone floor: greater trochanter laterally (top 36 deep), ischium /
@@ -36,7 +37,7 @@ from __future__ import annotations
 
 import math
 
-from anatomy_meshes.primitives import Station, box, ellipsoid, fascicles, loft, merge
+from anatomy_meshes.primitives import Station, box, ellipsoid, loft, nerve_core
 
 SCENE = "sciatic_piriformis"
 
@@ -66,8 +67,12 @@ PIRIFORMIS_FASCIA_MM = 0.8
 SCIATIC_XZ, SCIATIC_SEMI = (-2.0, 58.2), (7.5, 2.4)
 SCIATIC_CSA_MM2 = math.pi * SCIATIC_SEMI[0] * SCIATIC_SEMI[1]
 PERINEURAL_MM = 1.5  # loose fat of the subgluteal space around the nerve
-N_FASCICLES = 20
-FASCICLE_FILL = 0.45
+#: Outer (epifascicular) epineurium: the thin echogenic rim of the nerve, tissue "fascia" here;
+#: the core inside it is the fascicles and interfascicular epineurium (tissue
+#: "nerve", honeycomb texture); sources in primitives.nerve_core. No measured
+#: thickness was found: one voxel of the scene grid (0.4 mm), the thinnest
+#: layer it holds.
+EPINEURIUM_RIM_MM = 0.4
 
 IGA_XZ, IGA_R, IGA_WALL = (13.5, 56.0), 1.8, 0.4  # inferior gluteal artery
 
@@ -107,10 +112,12 @@ MESHES = {
         SCIATIC_XZ, (SCIATIC_SEMI[0] + PERINEURAL_MM, SCIATIC_SEMI[1] + PERINEURAL_MM), 64
     ),
     "sciatic_nerve.vtp": lambda: _tube_y(SCIATIC_XZ, SCIATIC_SEMI, 64),
-    "sciatic_nerve_fascicles.vtp": lambda: merge(
-        fascicles(
-            _along_y(SCIATIC_XZ, SCIATIC_SEMI), None, N_FASCICLES, FASCICLE_FILL, step_mm=10.0
-        )
+    "sciatic_nerve_fascicles.vtp": lambda: nerve_core(
+        _along_y(SCIATIC_XZ, SCIATIC_SEMI),
+        EPINEURIUM_RIM_MM,
+        n_around=64,
+        step_mm=10.0,
+        round_ends=False,
     ),
     "inferior_gluteal_artery_wall.vtp": lambda: _tube_y(IGA_XZ, (IGA_R, IGA_R), 32),
     "inferior_gluteal_artery_lumen.vtp": lambda: _tube_y(

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 
-from anatomy_meshes.primitives import Station, box, ellipsoid, fascicles, loft, merge
+from anatomy_meshes.primitives import Station, box, ellipsoid, loft, merge, nerve_core
 
 SCENE = "shoulder_glenohumeral_posterior"
 
@@ -107,7 +107,13 @@ RECESS_C = _on_head(RECESS_ELEVATION, 0.0, 0.0, CARTILAGE_R + RECESS_R[2])
 CAPSULE_R = CARTILAGE_R + 3.0
 
 #: Spinoglenoid notch: suprascapular nerve and artery on the scapular neck.
-NERVE_XZ, NERVE_SEMI, N_FASCICLES = (-24.5, 42.3), (1.4, 1.2), 7
+NERVE_XZ, NERVE_SEMI = (-24.5, 42.3), (1.4, 1.2)
+#: Outer (epifascicular) epineurium: the thin echogenic rim of the nerve, tissue "fascia" here;
+#: the core inside it is the fascicles and interfascicular epineurium (tissue
+#: "nerve", honeycomb texture); sources in primitives.nerve_core. No measured
+#: thickness was found: one voxel of the scene grid (0.25 mm), the thinnest
+#: layer it holds.
+EPINEURIUM_RIM_MM = 0.25
 ARTERY_XZ, ARTERY_R, ARTERY_WALL = (-21.0, 40.85), 1.2, 0.3
 #: Fat of the spinoglenoid notch around them (flat ellipsoid on the scapular neck).
 NOTCH_FAT_C, NOTCH_FAT_R = (-22.5, 0.0, 41.6), (5.5, 12.0, 2.8)
@@ -153,8 +159,8 @@ MESHES = {
     ),
     "notch_fat.vtp": lambda: ellipsoid(NOTCH_FAT_C, NOTCH_FAT_R, n_around=48, n_rings=24),
     "suprascapular_nerve.vtp": lambda: loft(_vessel_y(NERVE_XZ, NERVE_SEMI), n_around=32),
-    "suprascapular_nerve_fascicles.vtp": lambda: merge(
-        fascicles(_vessel_y(NERVE_XZ, NERVE_SEMI), None, N_FASCICLES)
+    "suprascapular_nerve_fascicles.vtp": lambda: nerve_core(
+        _vessel_y(NERVE_XZ, NERVE_SEMI), EPINEURIUM_RIM_MM, n_around=32
     ),
     "suprascapular_artery_wall.vtp": lambda: loft(
         _vessel_y(ARTERY_XZ, (ARTERY_R, ARTERY_R)), n_around=32

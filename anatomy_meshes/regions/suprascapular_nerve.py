@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 
-from anatomy_meshes.primitives import Station, box, ellipsoid, fascicles, loft, merge
+from anatomy_meshes.primitives import Station, box, ellipsoid, loft, nerve_core
 
 SCENE = "suprascapular_nerve"
 
@@ -74,7 +74,13 @@ LIGAMENT_XZ = ((-9.0, 36.9), (-6.0, 37.1), (0.0, 37.2), (6.0, 37.1), (9.0, 36.9)
 LIGAMENT_HALF_THICK, LIGAMENT_HALF_WIDTH = 0.6, 2.5
 
 #: Suprascapular nerve: centre (x, z) and semi-axes (lateral, depth); fascicles.
-NERVE_XZ, NERVE_SEMI, N_FASCICLES = (-1.5, 40.0), (1.6, 1.3), 7
+NERVE_XZ, NERVE_SEMI = (-1.5, 40.0), (1.6, 1.3)
+#: Outer (epifascicular) epineurium: the thin echogenic rim of the nerve, tissue "fascia" here;
+#: the core inside it is the fascicles and interfascicular epineurium (tissue
+#: "nerve", honeycomb texture); sources in primitives.nerve_core. No measured
+#: thickness was found: one voxel of the scene grid (0.25 mm), the thinnest
+#: layer it holds.
+EPINEURIUM_RIM_MM = 0.25
 NERVE_CSA_MM2 = math.pi * NERVE_SEMI[0] * NERVE_SEMI[1]
 
 #: Fat of the notch under the ligament (the perineural target space).
@@ -124,8 +130,8 @@ MESHES = {
     "transverse_scapular_ligament.vtp": _ligament,
     "notch_fat.vtp": lambda: ellipsoid(NOTCH_FAT_C, NOTCH_FAT_R, n_around=48, n_rings=32),
     "suprascapular_nerve.vtp": lambda: loft(_along_y(NERVE_XZ, NERVE_SEMI), n_around=40),
-    "suprascapular_nerve_fascicles.vtp": lambda: merge(
-        fascicles(_along_y(NERVE_XZ, NERVE_SEMI), None, N_FASCICLES)
+    "suprascapular_nerve_fascicles.vtp": lambda: nerve_core(
+        _along_y(NERVE_XZ, NERVE_SEMI), EPINEURIUM_RIM_MM, n_around=40
     ),
     "suprascapular_artery_wall.vtp": lambda: loft(
         _along_y(ARTERY_XZ, (ARTERY_R, ARTERY_R)), n_around=40

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 
-from anatomy_meshes.primitives import Station, box, ellipsoid, fascicles, loft, merge
+from anatomy_meshes.primitives import Station, box, ellipsoid, loft, nerve_core
 
 SCENE = "ulnar_nerve_cubital_tunnel"
 
@@ -60,7 +60,12 @@ NERVE_CENTRE_XZ = (0.0, 4.95)
 NERVE_SEMI = (2.0, 1.25)  # CSA = pi * 2.0 * 1.25 = 7.85 mm^2
 NERVE_CSA_MM2 = math.pi * NERVE_SEMI[0] * NERVE_SEMI[1]
 PERINEURAL_MM = 0.7
-N_FASCICLES = 10
+#: Outer (epifascicular) epineurium: the thin echogenic rim of the nerve, tissue "fascia" here;
+#: the core inside it is the fascicles and interfascicular epineurium (tissue
+#: "nerve", honeycomb texture); sources in primitives.nerve_core. No measured
+#: thickness was found: one voxel of the scene grid (0.12 mm), the thinnest
+#: layer it holds.
+EPINEURIUM_RIM_MM = 0.15
 
 #: Posterior bundle of the MCL (tunnel floor): centre-line (x, z), half thickness.
 MCL_PATH_XZ = ((-6.0, 7.7), (0.0, 7.4), (6.0, 7.0))
@@ -94,8 +99,8 @@ MESHES = {
     "subcutaneous_fat.vtp": lambda: box((-HALF_X, HALF_X, -HALF_Y, HALF_Y, SKIN_MM, FAT_BOTTOM_MM)),
     "cubital_tunnel_retinaculum.vtp": lambda: _band(RETINACULUM_PATH_XZ, RETINACULUM_HALF_THICK),
     "ulnar_nerve.vtp": lambda: _tube_y(NERVE_CENTRE_XZ, NERVE_SEMI, 64),
-    "ulnar_nerve_fascicles.vtp": lambda: merge(
-        fascicles(_along_y(NERVE_CENTRE_XZ, NERVE_SEMI), None, N_FASCICLES)
+    "ulnar_nerve_fascicles.vtp": lambda: nerve_core(
+        _along_y(NERVE_CENTRE_XZ, NERVE_SEMI), EPINEURIUM_RIM_MM, n_around=64, round_ends=False
     ),
     "perineural_plane.vtp": lambda: _tube_y(
         NERVE_CENTRE_XZ, (NERVE_SEMI[0] + PERINEURAL_MM, NERVE_SEMI[1] + PERINEURAL_MM), 64
