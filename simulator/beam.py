@@ -31,6 +31,10 @@ from simulator.speckle import (
 from simulator.volume import NORMAL_SCALE, OFFSET_SCALE, AcousticVolume
 
 _LN10_OVER_20 = float(np.log(10.0) / 20.0)
+#: Acoustic impedance of the coupling gel between the probe face and the skin,
+#: MRayl: an aqueous gel, taken as the simulator's fluid (1524 m/s, 1000 kg/m^3,
+#: simulator.tissues); against skin (1.80 MRayl) it gives the bright entry echo.
+GEL_IMPEDANCE_MRAYL = 1.524
 #: Hash of a texture macro cell (the tile's repetitions): odd multipliers.
 _MACRO_PRIMES = (np.uint32(2654435761), np.uint32(2246822519), np.uint32(3266489917))
 _MACRO_MIX = np.uint32(0x27D4EB2F)
@@ -39,14 +43,6 @@ _MACRO_MIX = np.uint32(0x27D4EB2F)
 INTERFACE_ROUGHNESS = 0.35
 #: Mean of the Rayleigh-distributed |scatterer| of unit power (sqrt(pi) / 2).
 _RAYLEIGH_MEAN = float(np.sqrt(np.pi) / 2.0)
-#: Refraction loss at an interface, dB per unit of relative sound-speed
-#: contrast times tan(incidence): a beam grazing the side of a round structure
-#: (tendon, cyst, vessel) bends out of its line and leaves a thin edge shadow.
-#: Calibrated so that 80-85 degrees of incidence on a tendon (10 % contrast)
-#: or a cyst (3-4 %) cost 10-20 dB, and 45 degrees at most 4 dB.
-EDGE_SHADOW_DB_PER_TAN = 40.0
-#: Largest refraction loss of one interface, dB.
-EDGE_SHADOW_MAX_DB = 20.0
 #: The echo is moved to the smooth interface by at most this many voxels...
 SURFACE_SHIFT_MAX_VOX = 2.0
 #: ...and not at all when the beam meets the surface at more than ~75 degrees.
@@ -85,8 +81,6 @@ class MarchPlan:
         Two-way attenuation across one sample, dB.
     impedance : ndarray, shape (n_labels,), float32
         MRayl.
-    speed_m_s : ndarray, shape (n_labels,), float32
-        Speed of sound, m/s (refraction at interfaces).
     lobe_rad, diffuse : ndarray, shape (n_labels,), float32
         Specular lobe half-width (rad) and diffuse fraction of each label's surface.
     directions_world : ndarray, shape (n_lines, 3), float32
@@ -109,7 +103,6 @@ class MarchPlan:
     speckle_scale: np.ndarray
     atten_step_db: np.ndarray
     impedance: np.ndarray
-    speed_m_s: np.ndarray
     lobe_rad: np.ndarray
     diffuse: np.ndarray
     directions_world: np.ndarray
@@ -236,8 +229,7 @@ def interface_echoes(
     echo : ndarray, shape (k,), float32
         Echo amplitude (before losses).
     loss_db : ndarray, shape (k,), float32
-        Two-way transmission loss of the interface, dB (>= 0): reflection,
-        plus refraction out of the beam at glancing incidence.
+        Two-way transmission loss of the interface, dB (>= 0).
     shift : ndarray, shape (k,), float32
         Samples from ``sample`` to where the line meets the smooth interface
         (0 without stored surface offsets).
@@ -286,12 +278,6 @@ def interface_echoes(
     lobe = diffuse + (1.0 - diffuse) * np.exp(-((theta / plan.lobe_rad[hard]) ** 2))
     echo = (r_amp * lobe).astype(np.float32)
     loss_db = -20.0 * np.log10(np.maximum(1.0 - r_amp * r_amp, 1e-6))
-    # refraction at glancing incidence on a change of sound speed bends the
-    # beam out of its line: the edge shadows of round structures
-    ca, cb = plan.speed_m_s[la], plan.speed_m_s[lb]
-    contrast = np.abs(cb - ca) / (0.5 * (ca + cb))
-    tan_inc = np.sqrt(1.0 - cos_inc**2) / np.maximum(cos_inc, 1e-3)
-    loss_db += np.minimum(EDGE_SHADOW_DB_PER_TAN * contrast * tan_inc, EDGE_SHADOW_MAX_DB)
     return line, sample, echo, loss_db.astype(np.float32), shift, tilt.astype(np.float32)
 
 
@@ -376,6 +362,9 @@ def march_lines(
     echo *= gain[il, isamp]
     signal *= amp
     _add_interface_echoes(signal, plan, il, isamp + shift, tilt, echo)
+    # the entry echo: coupling gel against the first tissue under the face
+    z_first = plan.impedance.take(labels[:, 0])
+    signal[:, 0] += np.abs(z_first - GEL_IMPEDANCE_MRAYL) / (z_first + GEL_IMPEDANCE_MRAYL)
     return signal, gain
 
 

@@ -217,7 +217,6 @@ class BModeEngine:
         self._pool = ThreadPoolExecutor(self.n_threads) if self.n_threads > 1 else None
         structs = volume.structures
         self._impedance = np.array([s.tissue.impedance_mrayl for s in structs], np.float32)
-        self._speed = np.array([s.tissue.speed_m_s for s in structs], np.float32)
         self._lobe = np.radians([s.tissue.interface_lobe_deg for s in structs]).astype(np.float32)
         self._diffuse = np.array([s.tissue.interface_diffuse for s in structs], np.float32)
         self._fibre = np.array([s.fibre_dir for s in structs], np.float64)
@@ -331,7 +330,6 @@ class BModeEngine:
             speckle_scale=speckle_scale(sc.lateral, np.abs(lateral_w[:, 2]), sc.axial_energy),
             atten_step_db=sc.atten_step_db,
             impedance=self._impedance,
-            speed_m_s=self._speed,
             lobe_rad=self._lobe,
             diffuse=self._diffuse,
             directions_world=dirs_w.astype(f32),
