@@ -51,7 +51,6 @@ from simulator.scan_convert import ImageGeometry, get_converter
 from simulator.scan_geometry import ScanGeometry, make_scan_geometry
 from simulator.speckle import (
     SPECKLE_DEPTH_MM,
-    SPECKLE_LATERAL_MM,
     TEXTURE_KINDS,
     TEXTURE_VOXEL_MM,
     ScattererField,
@@ -72,7 +71,6 @@ NOISE_SHIFTS = 1 << 16
 #: Axial kernel half-length, sigmas.
 AXIAL_SPAN_SIGMA = 4.0
 _TILE_OFFSET = 8192.0
-SPECKLE_CELL_MM = np.array([SPECKLE_LATERAL_MM, SPECKLE_LATERAL_MM, SPECKLE_DEPTH_MM])
 #: Relabelled volumes kept per engine (the shown edit and the one being handed over).
 EDIT_CACHE_SIZE = 2
 
@@ -298,7 +296,8 @@ class BModeEngine:
         vol = self.volume
         vox_start = (first_w - vol.origin_mm) / vol.spacing_mm + 0.5
         vox_step = step_w / vol.spacing_mm
-        spk = self.field.rotation / SPECKLE_CELL_MM[:, None]
+        cell_mm = sc.lateral.cell_mm
+        spk = self.field.rotation / np.array([cell_mm, cell_mm, SPECKLE_DEPTH_MM])[:, None]
         spk_start = first_w @ spk.T + _TILE_OFFSET
         spk_step = step_w @ spk.T
         # textures: (n_labels, n_lines, 3)

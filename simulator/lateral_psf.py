@@ -9,7 +9,7 @@ then gives the same echo whatever the line count, brightest at the focus.
 Diffuse scatterers are another matter: their power after the kernel is the
 sum over pairs of taps of the kernel products times the scatterer field's
 correlation between the two lines, and that depends on the line pitch and on
-how the lines lie in the field (``speckle.SPECKLE_LATERAL_MM``: smooth across,
+how the lines lie in the field (``speckle.SPECKLE_SMOOTH_CELLS``: smooth across,
 white in depth). ``speckle_scale`` gives each sample the amplitude factor that
 makes the speckle power after the PSF equal to that of the continuous beam,
 ``g(r)^2 w_focus / w(r)`` relative to the focus, whatever the sampling.
@@ -25,7 +25,7 @@ import scipy.fft as sfft
 
 from simulator import psf
 from simulator.scan_geometry import ScanGeometry
-from simulator.speckle import SPECKLE_DEPTH_MM, SPECKLE_LATERAL_MM, SPECKLE_SMOOTH_MM
+from simulator.speckle import SPECKLE_DEPTH_MM, SPECKLE_SMOOTH_CELLS, lateral_cell_mm
 
 #: Kernel half-length, first nulls of the sinc^2 profile (-57 dB there).
 LATERAL_SPAN_NULLS = 8.0
@@ -55,6 +55,9 @@ class LateralPSF:
     point_scale : float
         ``focal gain / kernel peak`` at the range nearest the focus: splatting
         ``a * point_scale`` on one line gives a point of peak ``a`` there.
+    cell_mm : float
+        Size of the scatterer field's cells across for this beam, mm
+        (``speckle.lateral_cell_mm``): the engine reads the field with it.
     """
 
     transfer: np.ndarray
@@ -62,6 +65,7 @@ class LateralPSF:
     pitch_mm: np.ndarray
     energy_rel: np.ndarray
     point_scale: float
+    cell_mm: float
 
 
 def line_pitch_mm(scan: ScanGeometry) -> np.ndarray:
@@ -91,7 +95,8 @@ def build_lateral_psf(
     circular[n_fft - half :] = kernel[:half]
     transfer = sfft.fft(circular, axis=0).real.astype(np.float32)
     # lags over which the field can still be correlated (it is never beyond 5 sigma)
-    reach_mm = 5.0 * math.sqrt(_lateral_variance_mm2())
+    cell_mm = lateral_cell_mm(psf.lateral_fwhm_focus_mm(freq_mhz, f_number))
+    reach_mm = 5.0 * math.sqrt(_lateral_variance_mm2(cell_mm))
     n_lags = min(2 * half, math.ceil(reach_mm / float(pitch_mm.min()))) + 1
     lag_power = np.empty((n_lags, r.size))
     lag_power[0] = np.sum(kernel**2, axis=0)
@@ -105,15 +110,16 @@ def build_lateral_psf(
         pitch_mm=pitch_mm,
         energy_rel=gain**2 * width_focus / width_mm,
         point_scale=float(gain[k_focus] / kernel[half, k_focus]),
+        cell_mm=cell_mm,
     )
 
 
-def _lateral_variance_mm2() -> float:
+def _lateral_variance_mm2(cell_mm: float) -> float:
     """Variance of the field's Gaussian correlation across (smoothing and nearest cell), mm^2."""
-    return 2.0 * SPECKLE_SMOOTH_MM**2 + SPECKLE_LATERAL_MM**2 / 6.0
+    return 2.0 * (SPECKLE_SMOOTH_CELLS * cell_mm) ** 2 + cell_mm**2 / 6.0
 
 
-def field_correlation(across_mm: np.ndarray, depth_mm: np.ndarray) -> np.ndarray:
+def field_correlation(across_mm: np.ndarray, depth_mm: np.ndarray, cell_mm: float) -> np.ndarray:
     """Correlation of the scatterer field between two points.
 
     Parameters
@@ -122,15 +128,17 @@ def field_correlation(across_mm: np.ndarray, depth_mm: np.ndarray) -> np.ndarray
         Distance between the points parallel to the skin (world x, y), mm.
     depth_mm : ndarray
         Difference of their depths (world z), mm (broadcast with ``across_mm``).
+    cell_mm : float
+        The field's cell size across (``speckle.lateral_cell_mm``), mm.
 
     Returns
     -------
     ndarray
-        Across: white noise smoothed by a Gaussian of sigma ``SPECKLE_SMOOTH_MM``,
-        read at the nearest cell. In depth every cell is independent: the
+        Across: white noise smoothed by a Gaussian of ``SPECKLE_SMOOTH_CELLS``
+        cells, read at the nearest cell. In depth every cell is independent: the
         chance that both points fall in the same cell, ``1 - |dz| / c``.
     """
-    across = np.exp(-0.5 * np.asarray(across_mm) ** 2 / _lateral_variance_mm2())
+    across = np.exp(-0.5 * np.asarray(across_mm) ** 2 / _lateral_variance_mm2(cell_mm))
     same_cell = np.clip(1.0 - np.abs(np.asarray(depth_mm)) / SPECKLE_DEPTH_MM, 0.0, 1.0)
     return across * same_cell
 
@@ -163,7 +171,9 @@ def speckle_scale(lateral: LateralPSF, depth_slope: np.ndarray, axial_energy: fl
     cos_b = np.sqrt(1.0 - sin_b**2)
     lags = np.arange(lateral.lag_power.shape[0], dtype=np.float64)
     dist = lags[None, :, None] * lateral.pitch_mm[None, None, :]  # (1, n_lags, n_samples)
-    rho = field_correlation(dist * cos_b[:, None, None], dist * sin_b[:, None, None])
+    rho = field_correlation(
+        dist * cos_b[:, None, None], dist * sin_b[:, None, None], lateral.cell_mm
+    )
     power = np.einsum("bls,ls->bs", rho, lateral.lag_power)  # (n_bins_used, n_samples)
     scale = np.sqrt(lateral.energy_rel[None, :] / (power * axial_energy))
     return scale.astype(np.float32)[line_bin]

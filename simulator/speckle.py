@@ -3,8 +3,8 @@
 Speckle comes from a complex Gaussian scatterer field defined on world
 coordinates, so the same tissue gives the same speckle from the same pose
 and the pattern moves with the anatomy when the probe moves. The field is
-white in depth and smooth across only at the scale of the line pitch (see
-``SPECKLE_LATERAL_MM``), so the grain of the speckle in the image is set by
+white in depth and smooth across only at a fraction of the beam width (see
+``SPECKLE_SMOOTH_CELLS``), so the grain of the speckle in the image is set by
 the point-spread function (``simulator.engine`` scales the amplitude to the
 sample spacing and the field's own correlation so that the speckle level
 does not depend on them either), and hashing the cells into a table of
@@ -30,17 +30,25 @@ from simulator.textures import (  # noqa: F401  (re-exported)
     make_textures,
 )
 
-#: Scatterer grid: cells of ``SPECKLE_LATERAL_MM`` across (world x and y) and
-#: ``SPECKLE_DEPTH_MM`` in depth (world z). Along depth each cell is
+#: Scatterer grid: in depth (world z) cells of ``SPECKLE_DEPTH_MM``, each
 #: independent (white at 0.025 mm, finer than the finest axial sample spacing,
-#: 0.045 mm at 15 MHz), so the axial grain is the pulse's; across, the field is
-#: smooth over ``SPECKLE_SMOOTH_MM`` (Gaussian sigma), so that a beam line
-#: falling between two earlier ones sees what lies between them and the
-#: speckle stays fixed to the tissue as the probe slides by a fraction of the
-#: line pitch.
-SPECKLE_LATERAL_MM = 0.025
+#: 0.045 mm at 15 MHz), so the axial grain is the pulse's. Across (world x and
+#: y) the field is smooth over ``SPECKLE_SMOOTH_CELLS`` cells (Gaussian sigma),
+#: so that a beam line falling between two earlier ones sees what lies between
+#: them and the speckle stays fixed to the tissue as the probe slides by a
+#: fraction of the line pitch. The engine sizes those cells to the beam
+#: (``lateral_cell_mm``): the smoothing then widens the lateral grain by the
+#: same small share at every frequency.
 SPECKLE_DEPTH_MM = 0.025
-SPECKLE_SMOOTH_MM = 0.07
+SPECKLE_SMOOTH_CELLS = 2.8
+#: Lateral smoothing of the field (Gaussian sigma) per -6 dB focal beam width,
+#: at most ``SPECKLE_SMOOTH_MAX_MM``: 0.07 mm for the 0.274 mm beam of 10 MHz at
+#: F#2, which keeps the image of tissue slid by 0.5 mm (3.4 line pitches)
+#: correlated over 0.9 with the first and widens the grain by about 12 %;
+#: narrower beams (12-15 MHz) get a finer field, so their grain is widened by
+#: the same share. Wider beams keep 0.07 mm: their lines are no further apart.
+SPECKLE_SMOOTH_PER_BEAM = 0.255
+SPECKLE_SMOOTH_MAX_MM = 0.07
 #: Side of one smooth lateral slab, cells (a power of two), and number of slabs.
 SPECKLE_SLAB_SIDE = 128
 SPECKLE_N_SLABS = 256
@@ -49,6 +57,12 @@ _SIDE_BITS = SPECKLE_SLAB_SIDE.bit_length() - 1
 #: Odd multipliers of the cell hash (spatial-hash primes and a 32-bit mixer).
 _HASH_PRIMES = (np.uint32(73856093), np.uint32(19349663), np.uint32(83492791))
 _HASH_MIX = np.uint32(0x2C1B3C6D)
+
+
+def lateral_cell_mm(beam_width_mm: float) -> float:
+    """Size of the scatterer cells across for a beam of this focal -6 dB width, mm."""
+    sigma_mm = min(SPECKLE_SMOOTH_PER_BEAM * float(beam_width_mm), SPECKLE_SMOOTH_MAX_MM)
+    return sigma_mm / SPECKLE_SMOOTH_CELLS
 
 
 def speckle_index(cx: np.ndarray, cy: np.ndarray, cz: np.ndarray) -> np.ndarray:
@@ -131,7 +145,7 @@ def make_scatterer_field(seed: int) -> ScattererField:
     """
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EC1E]))
     side, n = SPECKLE_SLAB_SIDE, SPECKLE_N_SLABS
-    sigma = SPECKLE_SMOOTH_MM / SPECKLE_LATERAL_MM
+    sigma = SPECKLE_SMOOTH_CELLS
     parts = rng.standard_normal((2, n, side, side), dtype=np.float32)
     parts = ndimage.gaussian_filter(parts, sigma=(0, 0, sigma, sigma), mode="wrap")
     speckle = (parts[0] + 1j * parts[1]).astype(np.complex64).ravel()

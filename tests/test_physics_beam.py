@@ -175,19 +175,7 @@ def test_axial_speckle_grain_is_set_by_the_psf(scene, freq_mhz, n_lines):
     assert axial == pytest.approx(expected, rel=0.20), (axial, expected)
 
 
-_WIDE_GRAIN = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine: at 12 MHz the lateral grain is 0.275 mm (256 lines) / 0.283 mm "
-        "(512) vs the PSF's 0.228 mm (+20%/+24%); the scatterer field's own lateral "
-        "correlation (SPECKLE_SMOOTH_MM) widens it: sqrt(w^2 + 5.545 * var/2) = 0.282"
-    ),
-)
-
-
-@pytest.mark.parametrize(
-    "freq_mhz", [7.5, pytest.param(12.0, marks=_WIDE_GRAIN, id="12.0-wide-grain")]
-)
+@pytest.mark.parametrize("freq_mhz", [7.5, 12.0])
 @pytest.mark.parametrize("n_lines", [256, 512])
 def test_lateral_speckle_grain_is_set_by_the_psf(scene, freq_mhz, n_lines):
     _, lateral = _grain_widths(scene, freq_mhz, n_lines)
