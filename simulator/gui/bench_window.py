@@ -9,6 +9,8 @@ pose change (the frame request) to the end of the paint, and prints:
 - frames per second painted on the ultrasound screen;
 - pose-to-screen latency (median, 95th percentile, maximum), ms;
 - milliseconds per stage: engine frame, 3D view render;
+- where the GUI thread's time goes per frame painted (new image and readout,
+  paint, 3D texture, 3D render, pose handling) and how busy it is;
 - pose changes superseded before they were rendered (latest pose wins).
 
 Run with ``./scripts/bench-gui`` (which starts Xvfb when there is no display)
@@ -55,6 +57,48 @@ def _pct(values: list[float], q: float) -> float:
         return math.nan
     s = sorted(values)
     return s[min(len(s) - 1, max(0, math.ceil(q / 100.0 * len(s)) - 1))]
+
+
+#: GUI-thread stages timed by ``_StageClock``: (label, object attribute path, method).
+GUI_STAGES: tuple[tuple[str, str, str], ...] = (
+    ("image", "", "_show_frame"),
+    ("paint", "image_view", "repaint"),
+    ("3D texture", "anatomy_view", "set_frame"),
+    ("3D render", "anatomy_view", "render"),
+    ("pose", "", "do_action"),
+)
+
+
+class _StageClock:
+    """Wall time spent in some methods of the window (GUI thread), by stage.
+
+    Each method is wrapped on its instance (the window calls them through the
+    instance, so the wrapper sees every call); only calls while ``measuring``
+    count.
+    """
+
+    def __init__(self, win: MainWindow) -> None:
+        self.measuring = False
+        self.ms = {label: 0.0 for label, _, _ in GUI_STAGES}
+        self.calls = {label: 0 for label, _, _ in GUI_STAGES}
+        for label, path, name in GUI_STAGES:
+            obj = getattr(win, path) if path else win
+            self._wrap(obj, name, label)
+
+    def _wrap(self, obj: object, name: str, label: str) -> None:
+        inner = getattr(obj, name)
+
+        def timed(*args: object, **kwargs: object) -> object:
+            if not self.measuring:
+                return inner(*args, **kwargs)
+            t0 = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                self.ms[label] += 1e3 * (time.perf_counter() - t0)
+                self.calls[label] += 1
+
+        setattr(obj, name, timed)
 
 
 def _run_loop_for(seconds: float) -> None:
@@ -111,6 +155,7 @@ def run(argv: list[str] | None = None) -> int:
             state["last_3d"] = win.anatomy_view.last_render_ms
 
     win.image_view.frame_painted.connect(on_painted)
+    stages = _StageClock(win)
 
     def move() -> None:
         # a hand sweeping 10 mm back and forth along the array, 2 s per sweep,
@@ -128,11 +173,13 @@ def run(argv: list[str] | None = None) -> int:
     dropped0 = win.worker.n_dropped
     timer.start()
     _run_loop_for(1.0)  # warm-up
-    state["measuring"] = True
+    state["measuring"] = stages.measuring = True
     dropped0 = win.worker.n_dropped
     poses0 = state["n_pose"]
+    wall0, cpu0 = time.perf_counter(), time.thread_time()
     _run_loop_for(args.seconds)
-    state["measuring"] = False
+    wall_s, cpu_s = time.perf_counter() - wall0, time.thread_time() - cpu0
+    state["measuring"] = stages.measuring = False
     timer.stop()
     n_pose = state["n_pose"] - poses0
     dropped = win.worker.n_dropped - dropped0
@@ -166,6 +213,17 @@ def run(argv: list[str] | None = None) -> int:
             f"3D view render: median {statistics.median(render3d_ms):.1f} ms, "
             f"about {len(render3d_ms) / args.seconds:.0f} renders per s"
         )
+    n = max(len(paint_times), 1)
+    per_frame = ", ".join(
+        f"{label} {ms / n:.1f}" + (f" ({stages.calls[label]})" if label == "3D render" else "")
+        for label, ms in stages.ms.items()
+    )
+    busy = sum(stages.ms.values()) / (1e3 * wall_s)
+    print(f"GUI thread per frame painted, ms: {per_frame}")
+    print(
+        f"GUI thread busy {100 * busy:.0f} % of the time in these stages, "
+        f"its CPU {100 * cpu_s / wall_s:.0f} % of one core"
+    )
     if args.inject and win.session is not None:
         inj = win.session.injection
         where = ", ".join(f"{k} {v:.2f}" for k, v in inj.distribution_ml().items())

@@ -345,8 +345,10 @@ class BModeImageView(QWidget):
         Drawn right of the image when there is room there, else over the
         image's top-right corner on a dark backing.
         """
-        self._readout = tuple(str(line) for line in lines)
-        self.update()
+        readout = tuple(str(line) for line in lines)
+        if readout != self._readout:
+            self._readout = readout
+            self.update()
 
     # --------------------------------------------------------------- freeze
     @property

@@ -83,16 +83,23 @@ DEFAULT_SCENE = "demo_msk"
 CINE_FRAMES = 128
 #: Image millimetres of probe slide per millimetre dragged on the image.
 DRAG_GAIN = 1.0
-#: Highest render rate of the 3D view, frames per second. Software OpenGL on a
-#: 2-core machine takes ~20-30 ms per 3D render; capping it keeps the ultrasound
-#: screen (the priority) above 30 fps while the probe moves (scripts/bench-gui).
-ANATOMY_MAX_FPS = 15.0
-#: Largest share of the GUI thread's time the 3D view may take while frames stream.
-ANATOMY_TIME_SHARE = 0.3
+#: Highest render rate of the 3D view while frames stream, frames per second.
+#: Software OpenGL on a 2-core machine takes ~20-60 ms (and both cores) per 3D
+#: render; capping it keeps the ultrasound screen (the priority) above 30 fps
+#: while the probe moves (scripts/bench-gui).
+ANATOMY_MAX_FPS = 10.0
+#: Highest 3D render rate while only the live image changes (probe and needle still).
+ANATOMY_IMAGE_ONLY_FPS = 4.0
+#: Largest share of the time the 3D view may take while frames stream: a slow
+#: render (a large, translucent scene, or a loaded machine) is rendered less often.
+ANATOMY_TIME_SHARE = 0.2
 #: The 3D view catches up this long after the last frame (the probe came to rest), ms.
 REST_RENDER_MS = 80
 #: Frame-rate readout smoothing (exponential, per frame).
 FPS_SMOOTHING = 0.1
+#: The frame-rate figure on screen changes at most this often, s (a new text
+#: every frame would re-lay out the screen and the status bar every frame).
+FPS_READOUT_INTERVAL_S = 0.5
 #: Frames closer together than this count as a moving probe for the fps readout, s.
 MOVING_INTERVAL_S = 0.25
 #: How long a needle or injection notice stays in the status bar, ms.
@@ -142,6 +149,8 @@ class MainWindow(QMainWindow):
             load_remembered(self._settings_store) if self._settings_store else Remembered()
         )
         self._fps = 0.0
+        self._fps_shown = 0.0
+        self._fps_shown_t = -1e9
         self._last_frame_t: float | None = None
         self._error_ticket = -1
         self._loading = ""
@@ -165,6 +174,7 @@ class MainWindow(QMainWindow):
         self.anatomy_view.skin_clicked.connect(self._on_skin_clicked)
         self.anatomy_view.set_max_fps(ANATOMY_MAX_FPS)
         self._3d_stale = False
+        self._3d_pose_changed = False
         self._last_3d_s = -1e9
         self._rest_timer = QTimer(self)
         self._rest_timer.setSingleShot(True)
@@ -442,7 +452,8 @@ class MainWindow(QMainWindow):
                 session.apply_preset("scene")
         self.cine.clear()
         self._last_frame_t = None
-        self._fps = 0.0
+        self._fps = self._fps_shown = 0.0
+        self._fps_shown_t = -1e9
         self._set_frozen(False)
         self.image_view.clear_calipers()
         self.anatomy_view.set_scene(scene)
@@ -677,6 +688,7 @@ class MainWindow(QMainWindow):
             self.presentation.set_probe(m, s.probe)
             self.presentation.set_needle(hub, tip, needle.gauge if needle is not None else 22)
         self._3d_stale = True
+        self._3d_pose_changed = True
         if self.frozen or self.session is None:
             self.anatomy_view.request_render()  # no frame will come to carry the update
         self.request_render()
@@ -739,30 +751,35 @@ class MainWindow(QMainWindow):
             self.show_error("")
 
     def _render_3d_after_frame(self) -> None:
-        """Render the 3D view right after a frame was painted, at most ANATOMY_MAX_FPS.
+        """Render the 3D view right after a frame was painted, within its budget.
 
         Rendering just after a frame overlaps the 3D render with the engine's work
-        on the next frame instead of delaying that frame's display. When frames
-        stop (the probe rests), a short timer renders the final pose.
+        on the next frame instead of delaying that frame's display. While frames
+        stream the 3D view renders at most ``ANATOMY_MAX_FPS`` times a second
+        (``ANATOMY_IMAGE_ONLY_FPS`` when only the live image changed) and takes
+        at most ``ANATOMY_TIME_SHARE`` of the time, so a slow render (a big scene,
+        a loaded machine) is rendered less often. When frames stop (the probe
+        rests), a short timer renders the final state.
         """
         now = time.monotonic()
-        # a slow 3D render (a large, translucent scene) gets rendered less often
+        max_fps = ANATOMY_MAX_FPS if self._3d_pose_changed else ANATOMY_IMAGE_ONLY_FPS
         interval_s = max(
-            1.0 / ANATOMY_MAX_FPS, 1e-3 * self.anatomy_view.last_render_ms / ANATOMY_TIME_SHARE
+            1.0 / max_fps, 1e-3 * self.anatomy_view.last_render_ms / ANATOMY_TIME_SHARE
         )
         if now - self._last_3d_s >= interval_s:
-            self._last_3d_s = now
-            self._3d_stale = False
-            self.anatomy_view.render()
+            self._render_3d(now)
         else:
             self._3d_stale = True
         self._rest_timer.start()
 
+    def _render_3d(self, now: float) -> None:
+        self._last_3d_s = now
+        self._3d_stale = self._3d_pose_changed = False
+        self.anatomy_view.render()
+
     def _on_rest(self) -> None:
         if self._3d_stale:
-            self._3d_stale = False
-            self._last_3d_s = time.monotonic()
-            self.anatomy_view.render()
+            self._render_3d(time.monotonic())
 
     def _update_fps(self, frame: BModeFrame) -> None:
         """Frame rate: frames shown per second while the probe moves, else what the
@@ -784,13 +801,18 @@ class MainWindow(QMainWindow):
         self._fps = (1 - a) * self._fps + a * inst
 
     def _show_frame(self, frame: BModeFrame, overlay: LabelOverlay | None) -> None:
+        now = time.monotonic()
+        if now - self._fps_shown_t >= FPS_READOUT_INTERVAL_S:
+            self._fps_shown, self._fps_shown_t = self._fps, now
         readout = self.readout_lines(frame)
         for view in self._image_views():
             view.set_frame(frame)
             view.set_overlay(overlay, self._label_names)
             view.set_labels_visible(self.labels_visible)
             view.set_readout(readout)
-        self._info_label.setText("  ·  ".join(readout))
+        info = "  ·  ".join(readout)
+        if info != self._info_label.text():  # a new text re-lays out the status bar
+            self._info_label.setText(info)
 
     def _image_views(self) -> list[BModeImageView]:
         views = [self.image_view]
@@ -820,7 +842,7 @@ class MainWindow(QMainWindow):
             f"{s.freq_mhz:.1f} MHz",
             f"Depth {s.depth_mm / 10:.1f} cm",
             f"Gain {s.gain_db:+.0f} dB · DR {s.dynamic_range_db:.0f} dB",
-            f"{self._fps:.0f} fps" if self._fps > 0 else "– fps",
+            f"{self._fps_shown:.0f} fps" if self._fps_shown > 0 else "– fps",
         ]
 
     def _on_render_failed(self, job: RenderJob, message: str) -> None:
