@@ -165,6 +165,14 @@ def _speckle(field: ScattererField, plan: MarchPlan, lines: slice, idx: np.ndarr
     return field.speckle.take(speckle_index(*cells))
 
 
+def _mix(h: np.ndarray) -> np.ndarray:
+    """A 32-bit hash mixing step (in place)."""
+    h ^= h >> np.uint32(13)
+    h *= _MACRO_MIX
+    h ^= h >> np.uint32(16)
+    return h
+
+
 def _texture(
     field: ScattererField,
     plan: MarchPlan,
@@ -176,7 +184,8 @@ def _texture(
 
     The tile repeats every ``TEXTURE_TILE_SHAPE`` cells; so that the repeat
     never shows as a lattice, each repetition of the tile (a macro cell) is
-    read shifted by its own hashed offset along every axis.
+    read shifted by its own hashed offset along every axis (across the fibres
+    by the macro cell across alone: no seam along a fibre).
     """
     cells = []
     for axis in range(3):
@@ -184,21 +193,21 @@ def _texture(
         c *= idx[None, :]
         c += plan.tex_start[:, axis].take(label_line)
         cells.append(c.astype(np.uint32))
-    macro = None
-    for cell, (size, _), prime in zip(
-        cells, _tile_axes(TEXTURE_TILE_SHAPE), _MACRO_PRIMES, strict=True
-    ):
-        m = cell >> np.uint32(size.bit_length() - 1)
-        m *= prime
-        macro = m if macro is None else macro ^ m
-    assert macro is not None
-    macro ^= macro >> np.uint32(13)
-    macro *= _MACRO_MIX
+    # offsets across the fibres hash the macro cell across only, so the
+    # pattern runs on unbroken along the fibres (a nerve's fascicles, a
+    # tendon's fibrils); the offset along hashes all three
+    sizes = [size for size, _ in _tile_axes(TEXTURE_TILE_SHAPE)]
+    macro = [
+        cell >> np.uint32(size.bit_length() - 1) for cell, size in zip(cells, sizes, strict=True)
+    ]
+    across = _mix(macro[0] * _MACRO_PRIMES[0] ^ macro[1] * _MACRO_PRIMES[1])
+    along = _mix(across ^ macro[2] * _MACRO_PRIMES[2])
     flat = plan.tex_offset.take(labels).astype(np.uint32)
     for axis, (cell, (size, shift)) in enumerate(
         zip(cells, _tile_axes(TEXTURE_TILE_SHAPE), strict=True)
     ):
-        cell += macro >> np.uint32(8 * axis + 4)  # this macro cell's offset along the axis
+        source = along if axis == 2 else across
+        cell += source >> np.uint32(8 * axis + 4)  # this macro cell's offset along the axis
         cell &= np.uint32(size - 1)
         if shift:
             cell <<= np.uint32(shift)
