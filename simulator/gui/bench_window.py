@@ -66,6 +66,8 @@ GUI_STAGES: tuple[tuple[str, str, str], ...] = (
     ("3D texture", "anatomy_view", "set_frame"),
     ("3D render", "anatomy_view", "render"),
     ("pose", "", "do_action"),
+    ("inject", "injection_control", "inject_ml"),
+    ("3D injectate", "anatomy_view", "set_injectate"),
 )
 
 
