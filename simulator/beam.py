@@ -77,8 +77,9 @@ class MarchPlan:
         Amplitude factor of the diffuse scatterers at each sample: makes the
         speckle level after the PSF independent of the sample spacing and
         line pitch (``simulator.lateral_psf.speckle_scale``).
-    atten_step_db : ndarray, shape (n_labels,), float32
-        Two-way attenuation across one sample, dB.
+    atten_step_db : ndarray, shape (n_labels * n_lines,), float32
+        Two-way attenuation across one sample of each label seen by each line
+        (fibrous tissue attenuates more along its fibres), dB.
     impedance : ndarray, shape (n_labels,), float32
         MRayl.
     lobe_rad, diffuse : ndarray, shape (n_labels,), float32
@@ -350,7 +351,7 @@ def march_lines(
     label_line += line_ids[:, None]
 
     # two-way losses: attenuation of each sample plus interface transmission
-    loss = plan.atten_step_db.take(labels)
+    loss = plan.atten_step_db.take(label_line)
     il, isamp, echo, t_loss, shift, tilt = interface_echoes(
         volume, plan, labels, voxel, lines.start
     )

@@ -151,7 +151,8 @@ class _SettingsCache:
     axial_kernel: np.ndarray  # (2 h + 1,) float32, unit peak
     lateral_transfer: np.ndarray  # (n_fft_lateral, n_samples) float32
     gain_db: np.ndarray  # (n_samples,) float32
-    atten_step_db: np.ndarray  # (n_labels,) float32
+    atten_step_db: np.ndarray  # (n_labels,) float64: across the fibres
+    atten_along_extra: np.ndarray  # (n_labels,) float64: ratio along / across - 1
     elevation_sigma_mm: np.ndarray  # (n_samples,)
     lateral: LateralPSF
     axial_energy: float  # sum of the squared axial taps
@@ -267,7 +268,10 @@ class BModeEngine:
             axial_kernel=axial.astype(np.float32),
             lateral_transfer=lateral.transfer,
             gain_db=display.depth_gain_db(r, settings),
-            atten_step_db=(2.0 * alpha * scan.dr_mm / 10.0).astype(np.float32),
+            atten_step_db=2.0 * alpha * scan.dr_mm / 10.0,
+            atten_along_extra=np.array(
+                [s.tissue.atten_along_ratio - 1.0 for s in self.volume.structures]
+            ),
             elevation_sigma_mm=elev / psf.FWHM_PER_SIGMA,
             lateral=lateral,
             axial_energy=float(np.sum(axial**2)),
@@ -327,7 +331,13 @@ class BModeEngine:
             # at the focus, following the continuous beam elsewhere, whatever
             # the line pitch and however the lines lie in the field
             speckle_scale=speckle_scale(sc.lateral, np.abs(lateral_w[:, 2]), sc.axial_energy),
-            atten_step_db=sc.atten_step_db,
+            # two-way attenuation of one sample, by label and line: fibrous
+            # tissue attenuates more with the beam along its fibres
+            atten_step_db=(
+                sc.atten_step_db[:, None] * (1.0 + sc.atten_along_extra[:, None] * cos_bf**2)
+            )
+            .reshape(-1)
+            .astype(f32),
             impedance=self._impedance,
             lobe_rad=self._lobe,
             diffuse=self._diffuse,

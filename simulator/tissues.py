@@ -48,6 +48,7 @@ SOURCES = MappingProxyType(
         "Duck90": "Duck, Physical Properties of Tissue, 1990",
         "SF/OL": "steel sound speed tables",
         "CR88": "Crass et al., Radiology 1988;167:499",
+        "OB95": "O'Brien & Olerud, Proc IEEE Ultrasonics Symp 1995:1145 (Achilles tendon)",
         "CG": "clinicalgate.com, peripheral nerves",
         "IEC61391": "tissue-mimicking phantom values, IEC 61391 / ATS-CIRS phantom sheets",
         "calc": "arithmetic from the other values",
@@ -70,7 +71,8 @@ class Tissue:
     density_kg_m3 : float
         Mass density, kg/m^3.
     atten_db_cm_mhz : float
-        Attenuation coefficient alpha0 in dB/cm/MHz^y.
+        Attenuation coefficient alpha0 in dB/cm/MHz^y (for a fibrous tissue:
+        with the beam across the fibres).
     atten_exponent : float
         Frequency exponent y of ``alpha(f) = alpha0 * f**y`` (f in MHz).
     backscatter_db : float
@@ -87,6 +89,9 @@ class Tissue:
         1/e half-width of the specular lobe of the tissue's surface, degrees.
     interface_diffuse : float
         Fraction (0-1) of the normal-incidence echo returned at any angle.
+    atten_along_ratio : float
+        Attenuation with the beam along the fibres over that across them
+        (1 = isotropic); in between it goes with ``cos^2`` of the beam-fibre angle.
     sources : Mapping[str, str]
         Field name -> source tag (keys of ``SOURCES``).
     """
@@ -102,6 +107,7 @@ class Tissue:
     anisotropy_width_deg: float
     interface_lobe_deg: float
     interface_diffuse: float
+    atten_along_ratio: float = 1.0
     sources: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
 
     @property
@@ -109,9 +115,14 @@ class Tissue:
         """Characteristic acoustic impedance Z = rho * c, in MRayl."""
         return self.speed_m_s * self.density_kg_m3 * 1e-6
 
-    def attenuation_db_cm(self, freq_mhz: float) -> float:
-        """Attenuation at ``freq_mhz``, dB/cm (one way)."""
-        return self.atten_db_cm_mhz * freq_mhz**self.atten_exponent
+    def attenuation_db_cm(self, freq_mhz: float, cos2_along: float = 0.0) -> float:
+        """Attenuation at ``freq_mhz``, dB/cm (one way).
+
+        ``cos2_along`` is the squared cosine of the angle between the beam and
+        the fibres (0: across them, the default; 1: along them).
+        """
+        along = 1.0 + (self.atten_along_ratio - 1.0) * cos2_along
+        return self.atten_db_cm_mhz * along * freq_mhz**self.atten_exponent
 
 
 def _t(name: str, **kw: object) -> Tissue:
@@ -172,6 +183,7 @@ _TABLE: tuple[Tissue, ...] = (
         speed_m_s=1580.0,
         density_kg_m3=1058.0,
         atten_db_cm_mhz=0.96,
+        atten_along_ratio=1.40 / 0.96,
         atten_exponent=1.0,
         backscatter_db=0.0,
         texture="perimysium",
@@ -182,6 +194,7 @@ _TABLE: tuple[Tissue, ...] = (
             "speed_m_s": "B25 (1562 across / 1599 along fibres, mean)",
             "density_kg_m3": "B25",
             "atten_db_cm_mhz": "D23 (across fibres; 1.40 along)",
+            "atten_along_ratio": "D23 (1.40 along / 0.96 across)",
             "atten_exponent": "assumed (soft tissue y = 1)",
             "backscatter_db": "reference level (0 dB by definition)",
             "anisotropy_db": "textbook (muscle mildly anisotropic)",
@@ -191,7 +204,8 @@ _TABLE: tuple[Tissue, ...] = (
         "tendon",
         speed_m_s=1750.0,
         density_kg_m3=1125.0,
-        atten_db_cm_mhz=1.6,
+        atten_db_cm_mhz=1.6 * 0.96 / 1.40,
+        atten_along_ratio=1.40 / 0.96,
         atten_exponent=1.0,
         backscatter_db=14.0,
         texture="fibrillar",
@@ -202,7 +216,11 @@ _TABLE: tuple[Tissue, ...] = (
         sources={
             "speed_m_s": "B25, M12, Mi96 (1650-1850, middle)",
             "density_kg_m3": "B25 (1121-1130)",
-            "atten_db_cm_mhz": "D23 (connective tissue)",
+            "atten_db_cm_mhz": (
+                "D23 (connective tissue 1.57, taken along the fibres, where OB95 finds "
+                "tendon attenuation greatest); across: times muscle's across/along ratio"
+            ),
+            "atten_along_ratio": "OB95 (greater along), D23 (muscle's 1.40 / 0.96, assumed)",
             "atten_exponent": "assumed (soft tissue y = 1)",
             "backscatter_db": (
                 "textbook (hyperechoic, compact fibrillar: CCJM MSK US table; fibrillar "
@@ -246,7 +264,8 @@ _TABLE: tuple[Tissue, ...] = (
         "ligament",
         speed_m_s=1664.0,
         density_kg_m3=1101.0,
-        atten_db_cm_mhz=1.6,
+        atten_db_cm_mhz=1.6 * 0.96 / 1.40,
+        atten_along_ratio=1.40 / 0.96,
         atten_exponent=1.0,
         backscatter_db=8.0,
         texture="fibrillar",
@@ -257,7 +276,11 @@ _TABLE: tuple[Tissue, ...] = (
         sources={
             "speed_m_s": "B25",
             "density_kg_m3": "B25",
-            "atten_db_cm_mhz": "D23 (connective tissue)",
+            "atten_db_cm_mhz": (
+                "D23 (connective tissue 1.57, taken along the fibres, where OB95 finds "
+                "tendon attenuation greatest); across: times muscle's across/along ratio"
+            ),
+            "atten_along_ratio": "OB95 (greater along), D23 (muscle's 1.40 / 0.96, assumed)",
             "atten_exponent": "assumed (soft tissue y = 1)",
             "backscatter_db": "textbook (bright, compact)",
             "anisotropy_db": "textbook (less anisotropic than tendon), CR88",
