@@ -166,6 +166,29 @@ def _speckle(field: ScattererField, plan: MarchPlan, lines: slice, idx: np.ndarr
     return field.speckle.take(speckle_index(*cells))
 
 
+def texture_factors(
+    field: ScattererField, plan: MarchPlan, label_line: np.ndarray, labels: np.ndarray
+) -> np.ndarray:
+    """The texture factor of every sample of a block of lines, shape (n, n_samples), float32.
+
+    Textures vary over 0.1 mm and more, so they are read at every other sample
+    (half the cost of the dearest lookup of the march) and each value serves
+    its odd neighbour too.
+
+    Parameters
+    ----------
+    field : ScattererField
+    plan : MarchPlan
+    label_line : ndarray, shape (n, n_samples), int32
+        ``label * n_lines + line`` of every sample.
+    labels : ndarray, shape (n, n_samples), uint8
+    """
+    ns = labels.shape[1]
+    idx = np.arange(0, ns, 2, dtype=np.float32)
+    half = _texture(field, plan, label_line[:, ::2], labels[:, ::2], idx)
+    return np.repeat(half, 2, axis=1)[:, :ns]
+
+
 def _mix(h: np.ndarray) -> np.ndarray:
     """A 32-bit hash mixing step (in place)."""
     h ^= h >> np.uint32(13)
@@ -362,7 +385,7 @@ def march_lines(
     gain = np.exp(loss, out=loss)
 
     amp = plan.scatter_amp.take(label_line)
-    amp *= _texture(field, plan, label_line, labels, idx)
+    amp *= texture_factors(field, plan, label_line, labels)
     amp *= gain
     amp *= plan.speckle_scale[lines]
     signal = _speckle(field, plan, lines, idx)

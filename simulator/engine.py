@@ -231,6 +231,10 @@ class BModeEngine:
         self._tex_maps = np.array(
             [texture_frame(f) / np.array(TEXTURE_VOXEL_MM)[:, None] for f in self._fibre]
         )
+        # a tissue without texture (its tile is all ones) reads one value of its
+        # tile everywhere: no cache lines spent on a constant
+        plain = np.array([s.tissue.texture in ("none", "speckle") for s in structs])
+        self._tex_maps[plain] = 0.0
         has_scatter = np.array([s.tissue.texture != "none" for s in structs])
         self._scatter_db = np.array([s.tissue.backscatter_db for s in structs])
         self._has_scatter = has_scatter

@@ -51,7 +51,7 @@ SPECKLE_SMOOTH_PER_BEAM = 0.255
 SPECKLE_SMOOTH_MAX_MM = 0.07
 #: Side of one smooth lateral slab, cells (a power of two), and number of slabs.
 SPECKLE_SLAB_SIDE = 128
-SPECKLE_N_SLABS = 256
+SPECKLE_N_SLABS = 64
 #: Bit layout of a table index: slab, then x, then y.
 _SIDE_BITS = SPECKLE_SLAB_SIDE.bit_length() - 1
 #: Odd multipliers of the cell hash (spatial-hash primes and a 32-bit mixer).

@@ -151,15 +151,22 @@ def _grain_widths(scene, freq_mhz: float, n_lines: int) -> tuple[float, float]:
         n_lines=n_lines,
         compensation_db_cm_mhz=SOFT.attenuation_db_cm(freq_mhz) / freq_mhz,
     )
-    frame = render(_engine(scene, "phantom_homogeneous"), settings)
-    r = frame.scan.ranges_mm
-    band = (r > 16.0) & (r < 24.0)  # near the 20 mm focus
-    edge = n_lines // 16
-    amp = 10.0 ** (frame.beam_db[band][:, edge:-edge].astype(np.float64) / 20.0)
-    # mean removed row by row: what is left of the focal-gain trend adds no correlation
-    amp -= amp.mean(axis=1, keepdims=True)
-    axial = 2.0 * _half_height_lag(_autocov(amp, 0, 20), frame.scan.dr_mm)
-    lateral = 2.0 * _half_height_lag(_autocov(amp, 1, 20), frame.scan.line_pitch)
+    eng = _engine(scene, "phantom_homogeneous")
+    axial_acov, lateral_acov = [], []
+    # three independent stretches of tissue (the probe slid 12 mm each time):
+    # the autocovariance of one frame's band wanders by ~10 % with its speckle
+    for x_mm in (-12.0, 0.0, 12.0):
+        frame = render(eng, settings, position=(x_mm, 0.0, 0.0))
+        r = frame.scan.ranges_mm
+        band = (r > 16.0) & (r < 24.0)  # near the 20 mm focus
+        edge = n_lines // 16
+        amp = 10.0 ** (frame.beam_db[band][:, edge:-edge].astype(np.float64) / 20.0)
+        # mean removed row by row: what is left of the focal-gain trend adds no correlation
+        amp -= amp.mean(axis=1, keepdims=True)
+        axial_acov.append(_autocov(amp, 0, 20))
+        lateral_acov.append(_autocov(amp, 1, 20))
+    axial = 2.0 * _half_height_lag(np.mean(axial_acov, axis=0), frame.scan.dr_mm)
+    lateral = 2.0 * _half_height_lag(np.mean(lateral_acov, axis=0), frame.scan.line_pitch)
     return axial, lateral
 
 

@@ -85,7 +85,7 @@ class View:
             labels, _ = beam.sample_labels(engine.volume, plan, slice(0, plan.n_lines), idx)
             line = labels.astype(np.int32) * plan.n_lines
             line += np.arange(plan.n_lines, dtype=np.int32)[:, None]
-            return beam._texture(engine.field, plan, line, labels, idx).T
+            return beam.texture_factors(engine.field, plan, line, labels).T
         finally:
             engine.close()
 

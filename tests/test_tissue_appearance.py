@@ -74,7 +74,7 @@ def _texture_at_samples(engine: BModeEngine, frame, settings) -> np.ndarray:
     labels, _ = beam.sample_labels(engine.volume, plan, slice(0, plan.n_lines), idx)
     label_line = labels.astype(np.int32) * plan.n_lines
     label_line += np.arange(plan.n_lines, dtype=np.int32)[:, None]
-    return beam._texture(engine.field, plan, label_line, labels, idx).T
+    return beam.texture_factors(engine.field, plan, label_line, labels).T
 
 
 class Columns:
