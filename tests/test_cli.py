@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -178,6 +179,22 @@ def test_bench_json_has_the_figures(capsys):
     assert needle["injection"]["volume_ml"] == pytest.approx(1.0)
     assert needle["injection"]["spread_s"] > 0.0
     assert result["scene_load"]["cached_load_s"] < result["scene_load"]["first_load_s"]
+    # the SIMD extensions numpy runs with, split as numpy.show_runtime() splits them
+    simd = result["numpy_simd"]
+    assert set(simd) == {"baseline", "found", "not_found"} and simd["baseline"]
+    assert not set(simd["found"]) & set(simd["not_found"])
+
+
+def test_bench_reports_simd_features_turned_off():
+    # users' laptops lack AVX-512: NPY_DISABLE_CPU_FEATURES turns numpy's kernels off,
+    # and bench must say so (numpy reads the variable when it is first imported)
+    env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
+    code = "from simulator.app.bench import numpy_simd; print(numpy_simd()['found'])"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    for feature in ("X86_V4", "AVX512_ICL", "AVX512_SPR"):
+        assert feature not in out
 
 
 def test_app_scene_option_reports_a_broken_file_before_opening_a_window(tmp_path, capsys):

@@ -115,6 +115,26 @@ def _load_times(scene_name: str) -> tuple[object, dict]:
     }
 
 
+def numpy_simd() -> dict[str, list[str]]:
+    """The SIMD extensions numpy runs with, as ``numpy.show_runtime()`` reports them.
+
+    Returns
+    -------
+    dict
+        ``baseline`` (compiled in), ``found`` and ``not_found`` (dispatched at
+        run time; ``NPY_DISABLE_CPU_FEATURES`` moves a feature to not found).
+    """
+    from numpy._core._multiarray_umath import (
+        __cpu_baseline__,
+        __cpu_dispatch__,
+        __cpu_features__,
+    )
+
+    found = [f for f in __cpu_dispatch__ if __cpu_features__.get(f)]
+    missing = [f for f in __cpu_dispatch__ if not __cpu_features__.get(f)]
+    return {"baseline": list(__cpu_baseline__), "found": found, "not_found": missing}
+
+
 def run_bench(args: argparse.Namespace) -> int:
     """Run the benchmark and print the figures."""
     (spec, volume), load = _load_times(args.scene)
@@ -161,12 +181,18 @@ def run_bench(args: argparse.Namespace) -> int:
             "scene_load": load,
             "variants": {k: v for k, v in figures.items() if k != head_key},
             "cpu_count": os.cpu_count(),
+            "numpy_simd": numpy_simd(),
         }
     )
     if args.json:
         print(dump_json(result))
         return 0
     inj = figures[key]["injection"]
+    simd = result["numpy_simd"]
+    print(
+        f"numpy {np.__version__} SIMD: baseline {' '.join(simd['baseline']) or '-'}; "
+        f"found {' '.join(simd['found']) or '-'}; not found {' '.join(simd['not_found']) or '-'}"
+    )
     print(
         f"scene {load['scene']}: grid {load['grid_shape']} at {load['voxel_mm']} mm; "
         f"first load {load['first_load_s']:.2f} s, from cache {load['cached_load_s']:.3f} s"
