@@ -37,6 +37,7 @@ fat, muscle, dense tissue very high, bone and vessel lumen impassable);
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -436,36 +437,49 @@ class SpreadFront:
         self._relax(cand, ijk, d)
 
     def _relax(self, cand: np.ndarray, ijk: np.ndarray, d: np.ndarray) -> None:
-        size = np.array(self._dist.shape)
-        nb = ijk[:, None, :] + NEIGHBOUR_OFFSETS[None, :, :]
-        ok = np.all((nb >= 0) & (nb < size), axis=2)
-        nb_flat = (nb[..., 0] * size[1] + nb[..., 1]) * size[2] + nb[..., 2]
-        nb_flat = nb_flat[ok]
-        res = self._res.ravel()[nb_flat].astype(np.int64)
-        base = np.broadcast_to(d[:, None], ok.shape)[ok]
-        src_open = np.broadcast_to(self._open.ravel()[cand][:, None], ok.shape)[ok]
-        entry = np.maximum(self._open.ravel()[nb_flat] - src_open, 0)
-        nd = base + np.broadcast_to(STEP_COST, ok.shape)[ok] * res + entry
-        nd = np.minimum(nd, _FAR - 1)
-        keep = (res > 0) & ~self._settled.ravel()[nb_flat]
+        shape = self._dist.shape
+        size = np.array(shape)
+        # neighbours by flat offset; only voxels on the box's faces (the grid's
+        # faces: a bucket reaching any other face grows the box first) can step out
+        nb = cand[:, None] + _flat_offsets(shape)[None, :]
+        face = np.any((ijk == 0) | (ijk == size - 1), axis=1)
+        res_all = self._res.ravel()
+        open_all = self._open.ravel()
+        if face.any():
+            rows = np.flatnonzero(face)
+            q = ijk[rows][:, None, :] + NEIGHBOUR_OFFSETS[None, :, :]
+            row, step = np.nonzero(~np.all((q >= 0) & (q < size), axis=2))
+            nb[rows[row], step] = -1
+        nb_flat = nb.ravel()
+        outside = nb_flat < 0
+        if outside.any():
+            nb_flat = np.where(outside, 0, nb_flat)
+        res = res_all[nb_flat].astype(np.int64)
+        if outside.any():
+            res[outside] = 0
+        entry = open_all[nb_flat].reshape(nb.shape) - open_all[cand][:, None]
+        np.maximum(entry, 0, out=entry)
+        nd = (res.reshape(nb.shape) * STEP_COST[None, :]) + entry
+        nd += d[:, None]
+        nd = nd.ravel()
+        np.minimum(nd, _FAR - 1, out=nd)
+        dist = self._dist.ravel()
+        # only steps that beat the voxel's cost so far can change it
+        keep = (res > 0) & (nd < dist[nb_flat]) & ~self._settled.ravel()[nb_flat]
         nb_flat = nb_flat[keep]
         nd = nd[keep]
         if nb_flat.size == 0:
             return
-        order = np.lexsort((nd, nb_flat))
-        nb_flat = nb_flat[order]
-        nd = nd[order]
+        # the cheapest step into each voxel: sort by (voxel, cost), keep the first
+        key = (nb_flat << 32) | nd
+        key.sort()
+        nb_flat = key >> 32
         first = np.ones(nb_flat.size, dtype=bool)
         first[1:] = nb_flat[1:] != nb_flat[:-1]
         nb_flat = nb_flat[first]
-        nd = nd[first]
-        dist = self._dist.ravel()
-        better = nd < dist[nb_flat]
-        nb_flat = nb_flat[better]
-        nd = nd[better]
-        if nb_flat.size:
-            dist[nb_flat] = nd
-            self._push(nb_flat, nd)
+        nd = key[first] & 0xFFFFFFFF
+        dist[nb_flat] = nd
+        self._push(nb_flat, nd)
 
     def _needs_growth(self, ijk: np.ndarray) -> bool:
         size = np.array(self._dist.shape)
@@ -493,7 +507,12 @@ class SpreadFront:
             q = np.stack(np.unravel_index(local, tuple(old_size)), axis=1) + shift
             return np.ravel_multi_index(tuple(q.T), size)
 
-        self._buckets = {k: [remap(np.concatenate(v))] for k, v in self._buckets.items()}
+        if self._buckets:  # remapped at once: there are hundreds of buckets
+            keys = list(self._buckets)
+            parts = [np.concatenate(v) for v in self._buckets.values()]
+            cuts = np.cumsum([p.size for p in parts])[:-1]
+            moved = np.split(remap(np.concatenate(parts)), cuts)
+            self._buckets = {k: [m] for k, m in zip(keys, moved, strict=True)}
         res = np.zeros(size, dtype=self._res.dtype)
         opening = np.zeros(size, dtype=self._open.dtype)
         pre = np.zeros(size, dtype=bool)
@@ -510,6 +529,15 @@ class SpreadFront:
         self._dist = dist
         self._settled = settled
         return remap(np.ravel_multi_index(tuple(ijk.T), tuple(old_size)))
+
+
+@functools.lru_cache(maxsize=64)
+def _flat_offsets(shape: tuple[int, ...]) -> np.ndarray:
+    """Flat index offsets of the 26 neighbour steps in a C-ordered box of ``shape``."""
+    off = (NEIGHBOUR_OFFSETS[:, 0] * shape[1] + NEIGHBOUR_OFFSETS[:, 1]) * shape[2]
+    off = off + NEIGHBOUR_OFFSETS[:, 2]
+    off.flags.writeable = False
+    return off
 
 
 def _shell(
