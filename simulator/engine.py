@@ -12,13 +12,16 @@ Stages (timed per frame in ``BModeFrame.timings_ms``):
    request (microbubbles) splatted at their exact position.
    ``needle``: the needle's shaft, tip and reverberation echoes
    (``simulator.needle_echo``), splatted the same way; ~0 ms without a needle.
-4. ``psf``: axial Gaussian (fixed; direct convolution along the lines) and
-   lateral Gaussian (depth-dependent, from the transmit focus; a product in
-   the Fourier domain across the lines).
-5. ``log``: envelope, depth gain, log compression, grey map.
+4. ``psf``: axial Gaussian (fixed; direct convolution along the lines),
+   lateral sinc^2 beam with side lobes and focal gain (depth-dependent,
+   ``simulator.lateral_psf``; a product in the Fourier domain across the
+   lines), receiver noise, envelope.
+5. ``log``: depth gain, log compression, grey map.
 6. ``scan_convert``: cached sparse bilinear map to a square-pixel image.
 
-The same volume, seed, pose and settings give the same image bit for bit.
+The same volume, seed, pose, settings and frame time give the same image bit
+for bit (the frame time chooses the receiver noise). docs/image_engine.md
+describes the model.
 """
 
 from __future__ import annotations
@@ -534,7 +537,7 @@ class BModeEngine:
             )
 
         self._map(axial, self._blocks(nl))
-        # lateral: depth-dependent Gaussian, a product in the Fourier domain
+        # lateral: the depth-dependent beam profile, a product in the Fourier domain
         workers = self.n_threads
         spec = sfft.fft(sig, n=sc.lateral_transfer.shape[0], axis=0, workers=workers)
         spec *= sc.lateral_transfer
