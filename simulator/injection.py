@@ -37,7 +37,7 @@ from simulator.fluid_spread import (
     resistance_block,
     resistance_tables,
 )
-from simulator.microbubbles import BUBBLE_END_S, MAX_BUBBLES, swirl
+from simulator.microbubbles import BUBBLE_END_S, MAX_BUBBLES, SwirlPaths, swirl_at, swirl_paths
 from simulator.structure_kinds import is_lumen, structure_kinds
 from simulator.tissue_edit import TissueEdit, injectate_label
 from simulator.volume import AcousticVolume
@@ -174,6 +174,14 @@ class Injection:
         self._burst = -1
         self._burst_front: _Front | None = None
         self._last_inject_t_s = -np.inf
+        # the swirl of the latest burst, drawn once: (burst, pool, centres, paths)
+        self._swirl: tuple[int, np.ndarray, np.ndarray, SwirlPaths] | None = None
+        # the collection painted into a mask as it grows (fluid is never taken
+        # away): the mask covers [_mask_lo, _mask_lo + shape), the fluid [_fluid_lo, _fluid_hi)
+        self._mask = np.zeros((0, 0, 0), np.uint8)
+        self._mask_lo = np.zeros(3, np.int64)
+        self._fluid_lo = np.zeros(3, np.int64)
+        self._fluid_hi = np.zeros(3, np.int64)
 
     # -- queries ---------------------------------------------------------------
 
@@ -245,12 +253,9 @@ class Injection:
         """
         if self._fluid.size == 0:
             return None
-        ijk = np.stack(np.unravel_index(self._fluid, self._labels.shape), axis=1)
-        lo = ijk.min(axis=0)
-        size = ijk.max(axis=0) - lo + 1
-        mask = np.zeros(tuple(int(s) for s in size), dtype=np.uint8)
-        q = ijk - lo
-        mask[q[:, 0], q[:, 1], q[:, 2]] = 1
+        lo = self._fluid_lo
+        a, b = lo - self._mask_lo, self._fluid_hi - self._mask_lo
+        mask = self._mask[a[0] : b[0], a[1] : b[1], a[2] : b[2]].copy()
         origin = self.volume.origin_mm + self.volume.spacing_mm * lo
         return mask, origin.astype(np.float64), float(self.volume.spacing_mm)
 
@@ -381,11 +386,16 @@ class Injection:
         if front is None or front.pool is None or not (-1.0 <= age <= BUBBLE_END_S):
             return empty
         pool = front.pool
-        rng = np.random.default_rng([self.seed, self._burst])
-        k = min(MAX_BUBBLES, pool.size)
-        pick = (rng.random(MAX_BUBBLES) * pool.size).astype(np.int64)[:k]
-        centre = self._centre_mm(pool[pick])
-        pos, amp = swirl(centre, rng, float(t_s), age)
+        cached = self._swirl
+        if cached is None or cached[0] != self._burst or cached[1] is not pool:
+            # drawn once per burst and pool (the pool fills during the first ticks)
+            rng = np.random.default_rng([self.seed, self._burst])
+            k = min(MAX_BUBBLES, pool.size)
+            pick = (rng.random(MAX_BUBBLES) * pool.size).astype(np.int64)[:k]
+            cached = (self._burst, pool, self._centre_mm(pool[pick]), swirl_paths(rng, k))
+            self._swirl = cached
+        centre = cached[2]
+        pos, amp = swirl_at(centre, cached[3], float(t_s), age)
         # a bubble swirling out of the collection stays at its centre
         inside = self._is_fluid(self._flat_of_many(pos))
         pos[~inside] = centre[~inside]
@@ -505,9 +515,33 @@ class Injection:
         order = np.argsort(flat)
         flat, replaced = flat[order], replaced[order]
         pos = np.searchsorted(self._fluid, flat)
+        first = self._fluid.size == 0
         self._fluid = np.insert(self._fluid, pos, flat)
         self._fluid_from = np.insert(self._fluid_from, pos, replaced)
         self._edit_dirty = True
+        self._paint_mask(np.stack(np.unravel_index(flat, self._labels.shape), axis=1), first)
+
+    def _paint_mask(self, ijk: np.ndarray, first: bool) -> None:
+        """Paint new fluid voxels (grid indices, shape (n, 3)) into the collection's mask."""
+        lo, hi = ijk.min(axis=0), ijk.max(axis=0) + 1
+        if not first:
+            lo, hi = np.minimum(lo, self._fluid_lo), np.maximum(hi, self._fluid_hi)
+        self._fluid_lo, self._fluid_hi = lo, hi
+        m_lo = self._mask_lo
+        m_hi = m_lo + np.array(self._mask.shape)
+        if first or np.any(lo < m_lo) or np.any(hi > m_hi):
+            # room for the collection to grow by a quarter (at least 8 voxels) each way
+            pad = np.maximum((hi - lo) // 4, 8)
+            new_lo = np.maximum(lo - pad, 0)
+            new_hi = np.minimum(hi + pad, np.array(self._labels.shape))
+            mask = np.zeros(tuple(int(v) for v in new_hi - new_lo), np.uint8)
+            if not first:
+                a = m_lo - new_lo
+                b = a + np.array(self._mask.shape)
+                mask[a[0] : b[0], a[1] : b[1], a[2] : b[2]] = self._mask
+            self._mask, self._mask_lo = mask, new_lo
+        q = ijk - self._mask_lo
+        self._mask[q[:, 0], q[:, 1], q[:, 2]] = 1
 
     def _swell(self, front: _Front, n: int) -> None:
         """Grow the nerve outward by ``n`` voxels around this bolus's fluid.

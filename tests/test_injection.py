@@ -9,7 +9,7 @@ import pytest
 
 from simulator.fluid_spread import SpreadFront
 from simulator.injection import INTRANEURAL_MAX_ML, INTRATENDINOUS_MAX_ML, Injection
-from simulator.microbubbles import BUBBLE_END_S, MAX_BUBBLES
+from simulator.microbubbles import BUBBLE_END_S, MAX_BUBBLES, swirl, swirl_at, swirl_paths
 from simulator.tissue_edit import injectate_label, with_injectate_label
 from simulator.tissues import get_tissue
 from simulator.volume import AcousticVolume, StructureAcoustics, interface_normals
@@ -245,6 +245,47 @@ def test_volume_is_conserved_over_sites(nerve_volume):
     mask, origin, spacing = inj.fluid_box()
     assert int(mask.sum()) == fluid_ijk(inj).shape[0]
     assert spacing == SPACING_MM and np.all(origin >= 0)
+
+
+def test_fluid_box_follows_the_collection_as_it_grows(nerve_volume):
+    """The box kept as the fluid grows is the fluid's bounding box, voxel for voxel."""
+    inj = Injection(nerve_volume)
+    sites = [(40, 20, 29), (40, 20, 29), (41, 22, 30), (10, 10, 10), (10, 30, 40), (75, 110, 5)]
+    for i, site in enumerate(sites):
+        inj.inject(mm(site), 0.03, 0.2 * i)
+        ijk = fluid_ijk(inj)
+        lo = ijk.min(axis=0)
+        expected = np.zeros(tuple(ijk.max(axis=0) - lo + 1), np.uint8)
+        expected[tuple((ijk - lo).T)] = 1
+        mask, origin, spacing = inj.fluid_box()
+        assert mask.dtype == np.uint8 and np.array_equal(mask, expected)
+        assert np.allclose(origin, inj.volume.origin_mm + spacing * lo)
+        mask[:] = 0  # a copy: the caller may keep or change it
+        assert inj.fluid_box()[0].sum() == ijk.shape[0]
+
+
+def test_microbubbles_do_not_depend_on_how_often_they_are_asked(layered_volume):
+    """Drawn once per burst, the bubbles at a time are those of a fresh injection."""
+    often, once = Injection(layered_volume, seed=5), Injection(layered_volume, seed=5)
+    for i in range(12):
+        t = 0.1 * i
+        site = (80, 80, 10) if i < 7 else (60, 60, 30)  # a second burst at a new site
+        often.inject(mm(site), 0.004, t)
+        once.inject(mm(site), 0.004, t)
+        for dt in (0.0, 0.03, 0.07):
+            often.bubbles(t + dt)
+    for t in (1.1, 1.15, 1.6, 2.5):
+        a, b = often.bubbles(t), once.bubbles(t)
+        assert a[0].shape[0] > 0 or t > 1.1 + BUBBLE_END_S
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+def test_swirl_at_on_drawn_paths_is_the_swirl():
+    centre = np.random.default_rng(0).normal(size=(37, 3))
+    pos, amp = swirl(centre, np.random.default_rng(9), 0.7, 0.3)
+    paths = swirl_paths(np.random.default_rng(9), 37)
+    again = swirl_at(centre, paths, 0.7, 0.3)
+    assert np.array_equal(pos, again[0]) and np.array_equal(amp, again[1])
 
 
 def test_tissue_edit_is_a_new_object_only_on_change(layered_volume):
