@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -337,6 +338,7 @@ class SpreadFront:
         self._pending_cost = np.zeros(0, dtype=np.int64)
         self._filled = 0
         self.last_cost = 0
+        self._lock = threading.Lock()  # prefetch may run on another thread
         local = tuple(int(v) for v in site - self._lo)
         if self._res[local] > 0:
             self._dist[local] = 0
@@ -350,7 +352,19 @@ class SpreadFront:
     @property
     def exhausted(self) -> bool:
         """True when no reachable voxel is left to fill."""
-        return self._pending.size == 0 and not self._keys
+        with self._lock:
+            return self._pending.size == 0 and not self._keys
+
+    def prefetch(self, n_voxels: int) -> None:
+        """Work out the next ``n_voxels`` voxels ahead of the ``grow`` that takes them.
+
+        The fill order does not depend on when it is worked out, so ``grow``
+        returns the same voxels with or without it; a caller may run this on a
+        helper thread between two ``grow`` calls (they wait for each other).
+        """
+        with self._lock:
+            while self._pending.size < n_voxels and self._keys:
+                self._settle_next_bucket()
 
     @property
     def box_shape(self) -> tuple[int, int, int]:
@@ -372,9 +386,12 @@ class SpreadFront:
         cost : ndarray, shape (k,), int64
             Their path cost from the site (units: step cost x resistance).
         """
+        with self._lock:
+            return self._grow(int(n_voxels))
+
+    def _grow(self, need: int) -> tuple[np.ndarray, np.ndarray]:
         out: list[np.ndarray] = []
         costs: list[np.ndarray] = []
-        need = int(n_voxels)
         while need > 0:
             if self._pending.size == 0:
                 if not self._keys:

@@ -280,6 +280,21 @@ def test_microbubbles_do_not_depend_on_how_often_they_are_asked(layered_volume):
         assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
 
 
+def test_spread_worked_out_ahead_goes_to_the_same_voxels(layered_volume):
+    """With a helper thread working out the next increments, the fluid goes to the same voxels."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    plain = Injection(layered_volume)
+    with ThreadPoolExecutor(1) as pool:
+        ahead = Injection(layered_volume, prefetch=pool)
+        for i, site in enumerate([(80, 80, 42)] * 6 + [(80, 80, 23)] * 4 + [(70, 70, 10)] * 3):
+            a = plain.inject(mm(site), 0.03, 0.1 * i)
+            b = ahead.inject(mm(site), 0.03, 0.1 * i)
+            assert a == b
+            assert np.array_equal(plain.tissue_edit().flat_index, ahead.tissue_edit().flat_index)
+    assert plain.distribution_ml() == ahead.distribution_ml()
+
+
 def test_swirl_at_on_drawn_paths_is_the_swirl():
     centre = np.random.default_rng(0).normal(size=(37, 3))
     pos, amp = swirl(centre, np.random.default_rng(9), 0.7, 0.3)

@@ -138,7 +138,10 @@ class ScanSession:
         self.target = scene_target(scene, self.volume)
         self.events = EventLog()
         self.kinematics: NeedleKinematics | None = None
-        self.injection = Injection(self.volume, harms, seed=spec.seed)
+        # with relabelling in the background (the window), the spread is worked out
+        # ahead on a helper thread too
+        self._spread_pool = ThreadPoolExecutor(1) if relabel_in_background else None
+        self.injection = Injection(self.volume, harms, seed=spec.seed, prefetch=self._spread_pool)
         self.notice = ""
         self._needle_gauge: int | None = None  # overrides the scene's gauge when set
         self._bolus: _Bolus | None = None  # the injection going on at one site
@@ -557,7 +560,9 @@ class ScanSession:
         self._bolus = None
         self._failed_edit = None
         self.relabel_error = ""
-        self.injection = Injection(self.volume, self._harms, seed=self.scene.spec.seed)
+        self.injection = Injection(
+            self.volume, self._harms, seed=self.scene.spec.seed, prefetch=self._spread_pool
+        )
         self._shown_edit = self.injection.tissue_edit()
         self._shown_edit_t_s = -np.inf
         self.notice = ""
@@ -659,6 +664,8 @@ class ScanSession:
         self.engine.close()
         if self._relabel_pool is not None:
             self._relabel_pool.shutdown(wait=False)
+        if self._spread_pool is not None:
+            self._spread_pool.shutdown(wait=False)
 
 
 #: Shortest time between two injectate updates of the image, s.
