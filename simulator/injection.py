@@ -173,6 +173,7 @@ class Injection:
         # fluid voxels (sorted flat) and the label each replaced; swollen nerve voxels
         self._fluid = np.zeros(0, np.int64)
         self._fluid_from = np.zeros(0, np.uint8)
+        self._fluid_count = np.zeros(len(self._names), np.int64)  # fluid voxels by replaced label
         self._swollen = np.zeros(0, np.int64)
         self._swollen_label = np.zeros(0, np.uint8)
         self._collected_ml = 0.0  # delivered into collections (not intravascular)
@@ -227,7 +228,7 @@ class Injection:
             fluid), plus intravascular volume under the vessel lumen's name.
             Sums to ``injected_ml`` within one voxel.
         """
-        counts = np.bincount(self._fluid_from, minlength=len(self._names))
+        counts = self._fluid_count
         out = {self._names[i]: float(c) * self._voxel_ml for i, c in enumerate(counts) if c}
         for name, ml in self._intravascular.items():
             out[name] = out.get(name, 0.0) + ml
@@ -245,10 +246,12 @@ class Injection:
             # a staircase of faint interfaces inside the pool
             was_fluid = self._tables.fluid[self._fluid_from]
             painted = self._fluid[~was_fluid]
-            idx = np.concatenate((self._swollen, painted))
-            lab = np.concatenate((self._swollen_label, np.full(painted.size, self._inj, np.uint8)))
-            order = np.argsort(idx, kind="stable")
-            self._edit = TissueEdit(flat_index=idx[order], new_label=lab[order])
+            lab = np.full(painted.size, self._inj, np.uint8)
+            if self._swollen.size:  # both sorted: merged, swollen voxels first on a tie
+                pos = np.searchsorted(painted, self._swollen)
+                painted = np.insert(painted, pos, self._swollen)
+                lab = np.insert(lab, pos, self._swollen_label)
+            self._edit = TissueEdit(flat_index=painted, new_label=lab)
             self._edit_dirty = False
         return self._edit
 
@@ -533,6 +536,7 @@ class Injection:
         first = self._fluid.size == 0
         self._fluid = np.insert(self._fluid, pos, flat)
         self._fluid_from = np.insert(self._fluid_from, pos, replaced)
+        self._fluid_count += np.bincount(replaced, minlength=self._fluid_count.size)
         self._edit_dirty = True
         self._paint_mask(np.stack(np.unravel_index(flat, self._labels.shape), axis=1), first)
 
