@@ -360,10 +360,15 @@ class SpreadFront:
 
         The fill order does not depend on when it is worked out, so ``grow``
         returns the same voxels with or without it; a caller may run this on a
-        helper thread between two ``grow`` calls (they wait for each other).
+        helper thread between two ``grow`` calls. It holds the front one bucket
+        at a time, so a ``grow`` that finds its voxels ready waits little.
         """
         with self._lock:
-            while self._pending.size < n_voxels and self._keys:
+            goal = self._filled + int(n_voxels)
+        while True:
+            with self._lock:
+                if self._filled + self._pending.size >= goal or not self._keys:
+                    return
                 self._settle_next_bucket()
 
     @property

@@ -503,8 +503,9 @@ class Injection:
         flat, _ = front.fill.grow(need)
         if self._prefetch is not None and need > 0:
             job = self._prefetch_job
-            if job is None or job.done():  # the next increment is likely as large
-                self._prefetch_job = self._prefetch.submit(front.fill.prefetch, need)
+            if job is None or job.done():
+                # the next increment is likely as large (twice: the tick's period jitters)
+                self._prefetch_job = self._prefetch.submit(front.fill.prefetch, 2 * need)
         short = need - flat.size
         delivered = volume_ml - short * self._voxel_ml if short > 0 else volume_ml
         delivered = max(0.0, delivered)
