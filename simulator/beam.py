@@ -43,6 +43,10 @@ _MACRO_MIX = np.uint32(0x27D4EB2F)
 INTERFACE_ROUGHNESS = 0.35
 #: Mean of the Rayleigh-distributed |scatterer| of unit power (sqrt(pi) / 2).
 _RAYLEIGH_MEAN = float(np.sqrt(np.pi) / 2.0)
+#: Loss of a line totally reflected at a faster tissue's edge, dB, and the
+#: width of its rise around the critical angle, degrees.
+EDGE_SHADOW_DB = 8.0
+EDGE_SHADOW_RAMP_DEG = 2.0
 #: The echo is moved to the smooth interface by at most this many voxels...
 SURFACE_SHIFT_MAX_VOX = 2.0
 #: ...and not at all when the beam meets the surface at more than ~75 degrees.
@@ -82,6 +86,8 @@ class MarchPlan:
         (fibrous tissue attenuates more along its fibres), dB.
     impedance : ndarray, shape (n_labels,), float32
         MRayl.
+    speed_m_s : ndarray, shape (n_labels,), float32
+        Speed of sound, m/s (total reflection at a faster tissue's edge).
     lobe_rad, diffuse : ndarray, shape (n_labels,), float32
         Specular lobe half-width (rad) and diffuse fraction of each label's surface.
     directions_world : ndarray, shape (n_lines, 3), float32
@@ -104,6 +110,7 @@ class MarchPlan:
     speckle_scale: np.ndarray
     atten_step_db: np.ndarray
     impedance: np.ndarray
+    speed_m_s: np.ndarray
     lobe_rad: np.ndarray
     diffuse: np.ndarray
     directions_world: np.ndarray
@@ -311,7 +318,39 @@ def interface_echoes(
     lobe = diffuse + (1.0 - diffuse) * np.exp(-((theta / plan.lobe_rad[hard]) ** 2))
     echo = (r_amp * lobe).astype(np.float32)
     loss_db = -20.0 * np.log10(np.maximum(1.0 - r_amp * r_amp, 1e-6))
+    loss_db += _edge_shadow_db(plan, line, la, lb, cos_inc)
     return line, sample, echo, loss_db.astype(np.float32), shift, tilt.astype(np.float32)
+
+
+def _edge_shadow_db(
+    plan: MarchPlan, line: np.ndarray, la: np.ndarray, lb: np.ndarray, cos_inc: np.ndarray
+) -> np.ndarray:
+    """Loss where a line meets a faster tissue beyond the critical angle, dB.
+
+    Going from a slower tissue into a faster one, a beam whose incidence is
+    beyond ``asin(c_slow / c_fast)`` is totally reflected (81.8 degrees
+    leaving a cyst into soft tissue, 64.5 degrees entering a tendon from
+    muscle): the lines that graze the side of a round structure lose their
+    energy there, and a thin shadow hangs below its edge. The loss rises over
+    ``EDGE_SHADOW_RAMP_DEG`` around the critical angle (the beam's width and
+    the normals' smoothing blur it) and is taken once per line and ordered
+    pair of tissues: on the label grid a line running down a steep wall
+    crosses its staircase many times.
+    """
+    ca, cb = plan.speed_m_s[la], plan.speed_m_s[lb]
+    into_faster = cb > ca
+    if not np.any(into_faster):
+        return np.zeros(line.size)
+    critical = np.arcsin(np.minimum(ca / cb, 1.0))
+    incidence = np.arccos(cos_inc)
+    beyond = (incidence - critical) / np.radians(EDGE_SHADOW_RAMP_DEG)
+    loss = EDGE_SHADOW_DB / (1.0 + np.exp(-np.clip(beyond, -30.0, 30.0)))
+    loss = np.where(into_faster, loss, 0.0)
+    key = (line.astype(np.int64) * 256 + la) * 256 + lb
+    _, first = np.unique(key, return_index=True)
+    once = np.zeros(line.size, dtype=bool)
+    once[first] = True
+    return np.where(once, loss, 0.0)
 
 
 def _surface_shift(

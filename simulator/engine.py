@@ -219,6 +219,7 @@ class BModeEngine:
         self._pool = ThreadPoolExecutor(self.n_threads) if self.n_threads > 1 else None
         structs = volume.structures
         self._impedance = np.array([s.tissue.impedance_mrayl for s in structs], np.float32)
+        self._speed = np.array([s.tissue.speed_m_s for s in structs], np.float32)
         self._lobe = np.radians([s.tissue.interface_lobe_deg for s in structs]).astype(np.float32)
         self._diffuse = np.array([s.tissue.interface_diffuse for s in structs], np.float32)
         self._fibre = np.array([s.fibre_dir for s in structs], np.float64)
@@ -346,6 +347,7 @@ class BModeEngine:
             .reshape(-1)
             .astype(f32),
             impedance=self._impedance,
+            speed_m_s=self._speed,
             lobe_rad=self._lobe,
             diffuse=self._diffuse,
             directions_world=dirs_w.astype(f32),
