@@ -170,14 +170,15 @@ def test_f9_starts_and_finishes_without_a_puncture(qtbot, window: MainWindow, db
     assert rec.status == "complete"
     assert math.isnan(rec.metrics["tip_to_target_final_mm"])  # no needle: undefined, stored
     # the first and last samples, and the 20 Hz ticks in between: at least half
-    # the ticks the span holds (a loaded machine delays ticks), and no two ticks
-    # closer than a 20 Hz timer allows (a late tick is not followed by a burst)
+    # the ticks the span holds (a loaded machine delays ticks), and the ticks
+    # 50 ms apart (the median gap: a sample taken on an event, or a late tick,
+    # may come closer to its neighbour)
     samples = a.store.samples(rec.id)
     times = np.array([sample["t_s"] for sample in samples])
     span_s = times[-1] - times[0]
     assert span_s >= 0.25  # qtbot.wait(300), give or take a timer tick
     assert len(samples) >= 2 + 0.5 * 20 * (span_s - 0.05)
-    assert np.all(np.diff(times[1:-1]) >= 0.03), np.diff(times)
+    assert 0.04 <= float(np.median(np.diff(times[1:-1]))) <= 0.07, np.diff(times)
 
 
 def test_closing_mid_attempt_leaves_it_incomplete_with_its_samples(
