@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 
+from scenes import load_scene
 from simulator.engine import BModeEngine, BModeFrame, FrameRequest
-from simulator.probe import ImagingSettings, probe_pose
+from simulator.probe import ImagingSettings, get_probe, probe_pose
+
+
+def scene_loader(cache_dir: Path) -> Callable:
+    """``get(name)``: the scene, loaded once through ``cache_dir``."""
+    loaded = {}
+
+    def get(name: str):
+        if name not in loaded:
+            loaded[name] = load_scene(name, cache_dir=cache_dir)
+        return loaded[name]
+
+    return get
+
+
+def scene_engine(scene: Callable, name: str, probe: str | None = None, **kw) -> BModeEngine:
+    """An engine on scene ``name`` (from ``scene_loader``) with its probe or ``probe``."""
+    s = scene(name)
+    return BModeEngine(s.volume, get_probe(probe) if probe else s.spec.probe.probe, **kw)
 
 
 def render(engine: BModeEngine, settings: ImagingSettings, **pose: float) -> BModeFrame:

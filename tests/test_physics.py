@@ -9,9 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scenes import load_scene
 from simulator import psf
-from simulator.engine import BModeEngine
 from simulator.probe import get_probe
 from simulator.tissues import TISSUES
 from tests.physics_helpers import (
@@ -22,6 +20,8 @@ from tests.physics_helpers import (
     parabolic_peak,
     render,
     sample_world_positions,
+    scene_engine,
+    scene_loader,
 )
 
 
@@ -32,19 +32,7 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def scene(cache_dir):
-    loaded = {}
-
-    def get(name: str):
-        if name not in loaded:
-            loaded[name] = load_scene(name, cache_dir=cache_dir)
-        return loaded[name]
-
-    return get
-
-
-def _engine(scene, name: str, probe: str | None = None, **kw) -> BModeEngine:
-    s = scene(name)
-    return BModeEngine(s.volume, get_probe(probe) if probe else s.spec.probe.probe, **kw)
+    return scene_loader(cache_dir)
 
 
 # ---------------------------------------------------------------- check 1
@@ -52,7 +40,7 @@ def test_speckle_statistics_are_rayleigh(scene):
     s = scene("phantom_homogeneous")
     alpha = TISSUES["soft_tissue"].atten_db_cm_mhz
     settings = s.spec.imaging.with_(compensation_db_cm_mhz=alpha)
-    frame = render(_engine(scene, "phantom_homogeneous"), settings)
+    frame = render(scene_engine(scene, "phantom_homogeneous"), settings)
     r = frame.scan.ranges_mm
     amp = compensated(frame)[(r > 10) & (r < 30)][:, 20:-20]
     snr = amp.mean() / amp.std()
@@ -66,7 +54,7 @@ def test_speckle_statistics_are_rayleigh(scene):
 def test_attenuation_slope_without_tgc(scene, freq_mhz):
     s = scene("phantom_homogeneous")
     settings = s.spec.imaging.with_(compensation_db_cm_mhz=0.0, freq_mhz=freq_mhz)
-    frame = render(_engine(scene, "phantom_homogeneous"), settings)
+    frame = render(scene_engine(scene, "phantom_homogeneous"), settings)
     r = frame.scan.ranges_mm
     profile_db = 20 * np.log10(frame.envelope[:, 20:-20].mean(axis=1))
     keep = (r > 5) & (r < 35)
@@ -78,7 +66,7 @@ def test_attenuation_slope_without_tgc(scene, freq_mhz):
 # ---------------------------------------------------------------- check 3
 def test_bone_casts_a_shadow(scene):
     s = scene("phantom_bone_slab")
-    frame = render(_engine(scene, "phantom_bone_slab"), s.spec.imaging)
+    frame = render(scene_engine(scene, "phantom_bone_slab"), s.spec.imaging)
     r, x = frame.scan.ranges_mm, frame.scan.line_x_mm
     amp = compensated(frame)
     rows = (r > 22) & (r < 28)  # the slab spans 20-30 mm depth for x > -6 mm
@@ -96,7 +84,7 @@ def test_posterior_enhancement_behind_cyst(scene):
     tissue = TISSUES["soft_tissue"]
     fluid = TISSUES["fluid"]
     settings = s.spec.imaging.with_(compensation_db_cm_mhz=tissue.atten_db_cm_mhz)
-    frame = render(_engine(scene, "phantom_cyst"), settings)
+    frame = render(scene_engine(scene, "phantom_cyst"), settings)
     r, x = frame.scan.ranges_mm, frame.scan.line_x_mm
     amp = compensated(frame)
     rows = (r > 22) & (r < 32)  # cyst: centre 15 mm, radius 5 mm
@@ -114,7 +102,7 @@ def _tendon_vs_muscle_db(scene, rock_deg: float) -> tuple[float, float]:
     s = scene("phantom_tendon")
     muscle = TISSUES["muscle"]
     settings = s.spec.imaging.with_(compensation_db_cm_mhz=muscle.atten_db_cm_mhz)
-    frame = render(_engine(scene, "phantom_tendon"), settings, rock_deg=rock_deg)
+    frame = render(scene_engine(scene, "phantom_tendon"), settings, rock_deg=rock_deg)
     world = sample_world_positions(frame)
     vol = s.volume
     tendon = vol.structure_index("tendon")
@@ -140,7 +128,7 @@ def _point_widths(scene, freq_mhz: float, z_mm: float) -> tuple[float, float, fl
     s = scene("phantom_points")
     probe = s.spec.probe.probe
     settings = s.spec.imaging.with_(freq_mhz=freq_mhz, focus_mm=20.0, n_lines=512)
-    frame = render(_engine(scene, "phantom_points"), settings)
+    frame = render(scene_engine(scene, "phantom_points"), settings)
     i, j = find_point(frame, 0.0, z_mm)
     env = frame.envelope
     axial = gaussian_fwhm(env[:, j], i, frame.scan.dr_mm)
@@ -181,7 +169,7 @@ def test_reflectors_appear_where_they_are(scene, probe_name):
     settings = s.spec.imaging.with_(
         freq_mhz=float(np.clip(7.5, probe.freq_min_mhz, probe.freq_max_mhz))
     )
-    frame = render(_engine(scene, "phantom_points", probe_name), settings)
+    frame = render(scene_engine(scene, "phantom_points", probe_name), settings)
     env = frame.envelope
     for x_mm, z_mm in POINTS:
         i, j = find_point(frame, x_mm, z_mm)
@@ -195,7 +183,7 @@ def test_reflectors_appear_where_they_are(scene, probe_name):
 def test_displayed_image_geometry_is_true(scene):
     s = scene("phantom_points")
     settings = s.spec.imaging.with_(freq_mhz=10.0)
-    frame = render(_engine(scene, "phantom_points", pixel_mm=0.05), settings)
+    frame = render(scene_engine(scene, "phantom_points", pixel_mm=0.05), settings)
     g = frame.geometry
     for x_mm, z_mm in POINTS:
         row, col = g.pixel_of(x_mm, z_mm)
@@ -210,17 +198,17 @@ def test_displayed_image_geometry_is_true(scene):
 # ---------------------------------------------------------------- check 9
 def test_same_inputs_same_image(scene):
     s = scene("phantom_tendon")
-    a = render(_engine(scene, "phantom_tendon"), s.spec.imaging)
-    b = render(_engine(scene, "phantom_tendon"), s.spec.imaging)
+    a = render(scene_engine(scene, "phantom_tendon"), s.spec.imaging)
+    b = render(scene_engine(scene, "phantom_tendon"), s.spec.imaging)
     assert np.array_equal(a.image, b.image)
     assert np.array_equal(a.envelope, b.envelope)
-    c = render(_engine(scene, "phantom_tendon", seed=99), s.spec.imaging)
+    c = render(scene_engine(scene, "phantom_tendon", seed=99), s.spec.imaging)
     assert not np.array_equal(a.image, c.image)
 
 
 def test_speckle_is_fixed_to_the_tissue(scene):
     s = scene("phantom_homogeneous")
-    engine = _engine(scene, "phantom_homogeneous", pixel_mm=0.05)
+    engine = scene_engine(scene, "phantom_homogeneous", pixel_mm=0.05)
     # depth gain matched to the attenuation: no brightness trend to correlate
     alpha = TISSUES["soft_tissue"].atten_db_cm_mhz
     settings = s.spec.imaging.with_(compensation_db_cm_mhz=alpha)

@@ -12,32 +12,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scenes import load_scene
 from simulator import display, engine, psf
-from simulator.engine import BModeEngine, FrameRequest
+from simulator.engine import FrameRequest
 from simulator.probe import get_probe, probe_pose
 from simulator.tissues import TISSUES
-from tests.physics_helpers import find_point, render
+from tests.physics_helpers import find_point, render, scene_engine, scene_loader
 
 SOFT = TISSUES["soft_tissue"]
 
 
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory):
-    cache_dir = tmp_path_factory.mktemp("scene-cache-beam")
-    loaded = {}
-
-    def get(name: str):
-        if name not in loaded:
-            loaded[name] = load_scene(name, cache_dir=cache_dir)
-        return loaded[name]
-
-    return get
-
-
-def _engine(scene, name: str, probe: str | None = None, **kw) -> BModeEngine:
-    s = scene(name)
-    return BModeEngine(s.volume, get_probe(probe) if probe else s.spec.probe.probe, **kw)
+    return scene_loader(tmp_path_factory.mktemp("scene-cache-beam"))
 
 
 def _attenuation_db(ranges_mm: np.ndarray, freq_mhz: float) -> np.ndarray:
@@ -61,7 +47,7 @@ def _row_power_db(frame, lines: slice = slice(None)) -> np.ndarray:
 # ------------------------------------------------- 1: level vs line count
 def test_speckle_level_does_not_depend_on_line_count(scene):
     s = scene("phantom_homogeneous")
-    eng = _engine(scene, "phantom_homogeneous")
+    eng = scene_engine(scene, "phantom_homogeneous")
     levels = {}
     for n in (128, 256, 512, 1024):
         frame = render(eng, s.spec.imaging.with_(n_lines=n))
@@ -86,7 +72,9 @@ def _curvilinear_excess_db(scene, n_lines: int | None) -> tuple[np.ndarray, np.n
     powers = []
     # two seeds of the scatterer field: halves the variance of the estimate
     for seed in (None, 7):
-        frame = render(_engine(scene, "phantom_homogeneous", "curvilinear_60", seed=seed), settings)
+        frame = render(
+            scene_engine(scene, "phantom_homogeneous", "curvilinear_60", seed=seed), settings
+        )
         powers.append(frame.envelope.astype(np.float64) ** 2)
     r = frame.scan.ranges_mm
     g = psf.focal_gain(r, f, probe.f_number, settings.focus_mm)
@@ -151,7 +139,7 @@ def _grain_widths(scene, freq_mhz: float, n_lines: int) -> tuple[float, float]:
         n_lines=n_lines,
         compensation_db_cm_mhz=SOFT.attenuation_db_cm(freq_mhz) / freq_mhz,
     )
-    eng = _engine(scene, "phantom_homogeneous")
+    eng = scene_engine(scene, "phantom_homogeneous")
     axial_acov, lateral_acov = [], []
     # three independent stretches of tissue (the probe slid 12 mm each time):
     # the autocovariance of one frame's band wanders by ~10 % with its speckle
@@ -196,7 +184,7 @@ def test_first_lateral_side_lobe(scene):
     s = scene("phantom_points")
     probe = s.spec.probe.probe
     settings = s.spec.imaging.with_(focus_mm=20.0, n_lines=1024)
-    frame = render(_engine(scene, "phantom_points"), settings)
+    frame = render(scene_engine(scene, "phantom_points"), settings)
     i, j = find_point(frame, 0.0, 20.0)
     profile = frame.envelope[i, :].astype(np.float64)
     peak = profile[j]
@@ -238,7 +226,7 @@ def test_first_lateral_side_lobe(scene):
 def _band_levels_db(scene, focus_mm: float) -> dict[float, float]:
     s = scene("phantom_homogeneous")
     settings = s.spec.imaging.with_(focus_mm=focus_mm)
-    frame = render(_engine(scene, "phantom_homogeneous"), settings)
+    frame = render(scene_engine(scene, "phantom_homogeneous"), settings)
     r = frame.scan.ranges_mm
     row_db = _row_power_db(frame, slice(16, -16))
     levels = {}
@@ -265,7 +253,7 @@ def test_focal_zone_is_the_brightest_band(scene, focus_mm):
 @pytest.fixture(scope="module")
 def bone(scene):
     s = scene("phantom_bone_slab")
-    return s, _engine(scene, "phantom_bone_slab")
+    return s, scene_engine(scene, "phantom_bone_slab")
 
 
 def _shadow(frame) -> np.ndarray:
@@ -301,7 +289,7 @@ def test_shadow_holds_receiver_noise(bone):
 def test_noise_is_far_below_the_speckle(scene):
     s = scene("phantom_homogeneous")
     settings = s.spec.imaging
-    frame = render(_engine(scene, "phantom_homogeneous"), settings)
+    frame = render(scene_engine(scene, "phantom_homogeneous"), settings)
     r = frame.scan.ranges_mm
     gain = display.depth_gain_db(r, settings).astype(np.float64)
     noise_db = 20.0 * np.log10(engine.NOISE_RMS) + gain  # noise power in beam_db
