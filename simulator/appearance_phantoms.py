@@ -182,15 +182,20 @@ TENDON_DIAMETER_MM = 5.0
 FAT_TO_MM = 4.0
 
 
-def _tendon(c: _Canvas) -> _Built:
+def _round_in_muscle(c: _Canvas, tissue: str, depth_mm: float, diameter_mm: float) -> _Built:
+    """A round structure of ``tissue`` (named after it) under skin, fat and fascia."""
     c.skin_and_fat(FAT_TO_MM)
-    c.paint("tendon", "tendon", c.cylinder(TENDON_DEPTH_MM, TENDON_DIAMETER_MM / 2), role="target")
+    c.paint(tissue, tissue, c.cylinder(depth_mm, diameter_mm / 2), role="target")
     return (
-        "tendon",
-        {"centre_depth_mm": TENDON_DEPTH_MM, "diameter_mm": TENDON_DIAMETER_MM},
-        f"{TENDON_DIAMETER_MM:g} mm round tendon centred {TENDON_DEPTH_MM:g} mm deep in muscle, "
+        tissue,
+        {"centre_depth_mm": depth_mm, "diameter_mm": diameter_mm},
+        f"{diameter_mm:g} mm round {tissue} centred {depth_mm:g} mm deep in muscle, "
         f"under {SKIN_MM:g} mm skin, fat to {FAT_TO_MM:g} mm and a {FASCIA_MM:g} mm fascia",
     )
+
+
+def _tendon(c: _Canvas) -> _Built:
+    return _round_in_muscle(c, "tendon", TENDON_DEPTH_MM, TENDON_DIAMETER_MM)
 
 
 TENDINOSIS_DIAMETER_MM = 7.5
@@ -254,13 +259,7 @@ NERVE_DIAMETER_MM = 5.0
 
 
 def _nerve(c: _Canvas) -> _Built:
-    c.skin_and_fat(FAT_TO_MM)
-    c.paint("nerve", "nerve", c.cylinder(NERVE_DEPTH_MM, NERVE_DIAMETER_MM / 2), role="target")
-    return (
-        "nerve",
-        {"centre_depth_mm": NERVE_DEPTH_MM, "diameter_mm": NERVE_DIAMETER_MM},
-        f"{NERVE_DIAMETER_MM:g} mm round nerve centred {NERVE_DEPTH_MM:g} mm deep in muscle",
-    )
+    return _round_in_muscle(c, "nerve", NERVE_DEPTH_MM, NERVE_DIAMETER_MM)
 
 
 MUSCLE_BONE_MM = 24.0
