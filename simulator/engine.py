@@ -214,6 +214,7 @@ class BModeEngine:
         self.seed = volume.seed if seed is None else int(seed)
         self.field: ScattererField = make_scatterer_field(self.seed)
         self._settings_cache: dict[ImagingSettings, _SettingsCache] = {}
+        self._noise_cache: dict[tuple[int, bytes], np.ndarray] = {}
         # the last tissue edit and the volume it gives (edits compare by identity)
         self._edit_cache: tuple[tuple[TissueEdit, AcousticVolume], ...] = ()
         self._pool = ThreadPoolExecutor(self.n_threads) if self.n_threads > 1 else None
@@ -283,12 +284,25 @@ class BModeEngine:
             elevation_sigma_mm=elev / psf.FWHM_PER_SIGMA,
             lateral=lateral,
             axial_energy=float(np.sum(axial**2)),
-            noise=_receiver_noise(scan.n_lines * scan.n_samples, axial, self.seed),
+            noise=self._noise_record(scan.n_lines * scan.n_samples, axial),
         )
         if len(self._settings_cache) > 16:
             self._settings_cache.clear()
         self._settings_cache[settings] = cached
         return cached
+
+    def _noise_record(self, n: int, axial_kernel: np.ndarray) -> np.ndarray:
+        """The receiver-noise record for ``n`` samples and this pulse.
+
+        It depends on nothing else, so a change of gain, TGC, dynamic range or
+        focus reuses it (drawing it costs ~7 ms, most of a settings change).
+        """
+        key = (n, axial_kernel.tobytes())
+        record = self._noise_cache.get(key)
+        if record is None:
+            record = _receiver_noise(n, axial_kernel, self.seed)
+            self._noise_cache = {key: record}  # the newest only: ~2 MB each
+        return record
 
     def scan_geometry(self, settings: ImagingSettings) -> ScanGeometry:
         """Beam-line geometry for ``settings`` (validates them)."""
